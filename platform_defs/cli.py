@@ -1,0 +1,157 @@
+"""The ``floe`` command line: ``floe validate | compile | schema``.
+
+Each sub-command is a function ``(args) -> exit code`` registered in :func:`build_parser`;
+new ones (``floe api serve``, ...) add a sub-parser there. Configuration problems print as
+``file:line: key: message`` lines on stderr with exit code 1, never as a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from platform_defs.config import ConfigError, Project, load_project, mask_url_password
+
+Command = Callable[[argparse.Namespace], int]
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    command: Command | None = getattr(args, "command", None)
+    if command is None:
+        parser.print_help()
+        return 2
+    try:
+        return command(args)
+    except ConfigError as exc:
+        _print_issues(exc)
+        return 1
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="floe", description="floe data platform: check and inspect the project config."
+    )
+    commands = parser.add_subparsers(title="commands", metavar="COMMAND")
+
+    validate = commands.add_parser(
+        "validate", help="check floe.yaml and platform-manifest.yaml; list every problem"
+    )
+    _add_project_options(validate)
+    validate.add_argument(
+        "--secrets",
+        action="store_true",
+        help="also check that every secret reference resolves (values are never printed)",
+    )
+    validate.set_defaults(command=cmd_validate)
+
+    compile_ = commands.add_parser(
+        "compile", help="print the resolved plan (pipelines, assets, catalog) as JSON"
+    )
+    _add_project_options(compile_)
+    compile_.add_argument("--output", "-o", type=Path, help="write to FILE instead of stdout")
+    compile_.set_defaults(command=cmd_compile)
+
+    schema = commands.add_parser("schema", help="print or write the JSON Schemas of both files")
+    mode = schema.add_mutually_exclusive_group()
+    mode.add_argument("--write", action="store_true", help="write schemas/*.json")
+    mode.add_argument("--check", action="store_true", help="exit 1 if schemas/*.json are stale")
+    schema.set_defaults(command=cmd_schema)
+    return parser
+
+
+def _add_project_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--project-dir",
+        type=Path,
+        help="directory holding floe.yaml (default: $FLOE_PROJECT_DIR, the current directory "
+        "if it has a floe.yaml, else the repository root)",
+    )
+
+
+def cmd_validate(args: argparse.Namespace) -> int:
+    project = load_project(args.project_dir)
+    if args.secrets:
+        issues = project.check_secrets()
+        if issues:
+            raise ConfigError(issues)
+    count = len(project.floe.ingestion)
+    catalog = project.manifest.catalog
+    noun = "pipeline" if count == 1 else "pipelines"
+    print(f"ok: {count} {noun}, catalog {catalog.name} ({catalog.type})")
+    return 0
+
+
+def cmd_compile(args: argparse.Namespace) -> int:
+    plan = compile_plan(load_project(args.project_dir))
+    text = json.dumps(plan, indent=2) + "\n"
+    if args.output is None:
+        sys.stdout.write(text)
+    else:
+        args.output.parent.mkdir(parents=True, exist_ok=True)
+        args.output.write_text(text, encoding="utf-8")
+        print(f"wrote {args.output}", file=sys.stderr)
+    return 0
+
+
+def compile_plan(project: Project) -> dict[str, Any]:
+    """What the code location will build, as plain JSON: secret refs only, passwords masked."""
+    manifest = project.manifest
+    retry = manifest.retry.model_dump(mode="json")
+    pipelines = [
+        {
+            "name": entry.name,
+            "asset_key": entry.asset_key,
+            "destination_table": entry.destination,
+            "plugin": entry.type,
+            "source": entry.source,
+            "write_disposition": entry.write_disposition,
+            "primary_key": list(entry.primary_key or []),
+            "incremental": entry.incremental.model_dump(mode="json") if entry.incremental else None,
+            "schedule": entry.schedule,
+            "secret_refs": dict(entry.secret_refs),
+            "description": entry.description,
+            "retry": retry,
+        }
+        for entry in project.floe.ingestion
+    ]
+    catalog = manifest.catalog
+    return {
+        "project_dir": str(project.root),
+        "catalog": {
+            "name": catalog.name,
+            "type": catalog.type,
+            "uri": mask_url_password(catalog.uri),
+            "warehouse": mask_url_password(catalog.warehouse),
+        },
+        "storage": {"root": manifest.storage.root},
+        "pipelines": pipelines,
+    }
+
+
+def cmd_schema(args: argparse.Namespace) -> int:
+    from platform_defs.config import schema
+
+    if args.check:
+        stale = schema.stale_schemas()
+        for path in stale:
+            print(f"stale: {path} (run: {schema.REGENERATE_COMMAND})", file=sys.stderr)
+        return 1 if stale else 0
+    if args.write:
+        for path in schema.write_schemas():
+            print(f"wrote {path}")
+        return 0
+    sys.stdout.write(schema.render(schema.json_schemas()))
+    return 0
+
+
+def _print_issues(exc: ConfigError) -> None:
+    for issue in exc.issues:
+        print(issue, file=sys.stderr)
+    count = len(exc.issues)
+    print(f"{count} problem{'s' if count != 1 else ''} found", file=sys.stderr)

@@ -1,0 +1,220 @@
+"""Rules that span fields, entries or code: run after the models accept the files.
+
+Each check returns ``(key path, message)`` pairs; the loader turns them into line-numbered
+issues next to pydantic's, so ``floe validate`` shows every problem in one go.
+"""
+
+from __future__ import annotations
+
+import importlib
+import re
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from importlib.metadata import entry_points
+from pathlib import Path
+
+from pydantic import BaseModel
+
+from platform_defs.config.manifest import PlatformManifest
+from platform_defs.config.models import AirbyteConnection, DltSource, IngestionPipeline
+from platform_defs.config.yaml_source import KeyPath
+from plugins.base import IngestionConfig, IngestionPlugin, PluginContext
+from plugins.registry import ENTRY_POINT_GROUP, discover_plugins
+
+Finding = tuple[KeyPath, str]
+_BLOCK_MODELS: dict[str, type[BaseModel]] = {"dlt": DltSource, "airbyte": AirbyteConnection}
+Entries = list[tuple[int, IngestionPipeline]]
+
+
+def check_manifest(manifest: PlatformManifest) -> list[Finding]:
+    findings: list[Finding] = []
+    retry = manifest.retry
+    if retry.max_delay_seconds < retry.initial_delay_seconds:
+        findings.append(
+            (
+                ("retry", "max_delay_seconds"),
+                f"must be >= initial_delay_seconds ({retry.initial_delay_seconds:g}), "
+                f"got {retry.max_delay_seconds:g}",
+            )
+        )
+    if manifest.secrets.backend == "file" and not manifest.secrets.directory:
+        findings.append((("secrets", "directory"), "required when backend is 'file'"))
+    return findings
+
+
+def check_entries(entries: Entries) -> list[Finding]:
+    """Plugin blocks match the type, merge has a key, names and destinations are unique."""
+    findings: list[Finding] = []
+    first_name: dict[str, int] = {}
+    first_destination: dict[str, int] = {}
+    for i, entry in entries:
+        at = ("ingestion", i)
+        for block in ("dlt", "airbyte"):
+            present = getattr(entry, block) is not None
+            if entry.type == block and not present:
+                findings.append(
+                    ((*at, block), f"a '{block}:' block is required when type is '{block}'")
+                )
+            elif entry.type != block and present:
+                findings.append(((*at, block), f"not allowed when type is '{entry.type}'"))
+        if entry.write_disposition == "merge" and not entry.primary_key:
+            findings.append(((*at, "write_disposition"), "'merge' needs a primary_key"))
+        if entry.name in first_name:
+            findings.append(
+                (
+                    (*at, "name"),
+                    f"duplicate pipeline name '{entry.name}' "
+                    f"(already used by ingestion[{first_name[entry.name]}])",
+                )
+            )
+        else:
+            first_name[entry.name] = i
+        if entry.destination in first_destination:
+            findings.append(
+                (
+                    (*at, "destination"),
+                    f"duplicate destination '{entry.destination}' (already written by "
+                    f"ingestion[{first_destination[entry.destination]}]); "
+                    "each table has one pipeline",
+                )
+            )
+        else:
+            first_destination[entry.destination] = i
+    return findings
+
+
+def check_sources(entries: Entries, project_dir: Path) -> list[Finding]:
+    """Every ``dlt.source`` imports, from the project directory like the platform will."""
+    findings: list[Finding] = []
+    for i, entry in entries:
+        if entry.type == "dlt" and entry.dlt is not None:
+            problem = source_import_problem(entry.dlt.source, project_dir)
+            if problem:
+                findings.append((("ingestion", i, "dlt", "source"), problem))
+    return findings
+
+
+def source_import_problem(source: str, project_dir: Path) -> str | None:
+    """Why ``source`` cannot be imported, or None when it can."""
+    module_name, _, function_name = source.partition(":")
+    try:
+        with _importable_from(project_dir):
+            module = importlib.import_module(module_name)
+    except Exception as exc:  # any import-time failure is the user's to see
+        return f"cannot import '{module_name}': {type(exc).__name__}: {exc}"
+    if function_name and not hasattr(module, function_name):
+        return f"module '{module_name}' has no attribute '{function_name}'"
+    if function_name and not callable(getattr(module, function_name)):
+        return f"'{source}' is not callable"
+    return None
+
+
+@contextmanager
+def _importable_from(directory: Path) -> Iterator[None]:
+    entry = str(directory)
+    added = entry not in sys.path
+    if added:
+        sys.path.insert(0, entry)
+    try:
+        yield
+    finally:
+        if added and entry in sys.path:
+            sys.path.remove(entry)
+
+
+def installed_plugins() -> tuple[dict[str, type[IngestionPlugin]], dict[str, str]]:
+    """Installed plugin classes by type, and the types whose entry point failed to load."""
+    try:
+        return discover_plugins(), {}
+    except Exception:
+        pass
+    # One broken plugin must not hide the others: load them one by one to name the culprit.
+    found: dict[str, type[IngestionPlugin]] = {}
+    broken: dict[str, str] = {}
+    for entry_point in entry_points(group=ENTRY_POINT_GROUP):
+        try:
+            plugin_class = entry_point.load()
+        except Exception as exc:
+            broken[entry_point.name] = f"{type(exc).__name__}: {exc}"
+            continue
+        if isinstance(plugin_class, type) and issubclass(plugin_class, IngestionPlugin):
+            found[entry_point.name] = plugin_class
+        else:
+            broken[entry_point.name] = f"{entry_point.value} is not an IngestionPlugin subclass"
+    return found, broken
+
+
+def plugin_type_problem(
+    plugin_type: str, found: dict[str, type[IngestionPlugin]], broken: dict[str, str]
+) -> str | None:
+    if plugin_type in found:
+        return None
+    if plugin_type in broken:
+        return f"plugin '{plugin_type}' is installed but fails to load: {broken[plugin_type]}"
+    installed = ", ".join(sorted(found)) or "none"
+    return f"unknown plugin '{plugin_type}' (installed: {installed})"
+
+
+def check_plugins(
+    entries: Entries,
+    found: dict[str, type[IngestionPlugin]],
+    broken: dict[str, str],
+    context_for: Callable[[str], PluginContext] | None,
+    config_for: Callable[[IngestionPipeline], IngestionConfig],
+    skip: set[int],
+) -> list[Finding]:
+    """Each entry's type is installed, then the plugin's own ``validate()`` hook.
+
+    ``context_for`` is None when the manifest is invalid (no context to build: hooks skipped);
+    ``skip`` holds entries whose earlier problems would make the hook repeat them.
+    """
+    findings: list[Finding] = []
+    for i, entry in entries:
+        problem = plugin_type_problem(entry.type, found, broken)
+        if problem:
+            findings.append((("ingestion", i, "type"), problem))
+            continue
+        if context_for is None or i in skip:
+            continue
+        try:
+            plugin = found[entry.type](context_for(entry.type))
+            pairs = plugin.validate(config_for(entry))
+        except Exception as exc:  # a plugin bug must not hide the other findings
+            findings.append(
+                (
+                    ("ingestion", i, "type"),
+                    f"plugin '{entry.type}' failed to validate this entry: "
+                    f"{type(exc).__name__}: {exc}",
+                )
+            )
+            continue
+        for key, message in pairs:
+            findings.append((hook_key_path(i, entry, key), message))
+    return findings
+
+
+def hook_key_path(index: int, entry: IngestionPipeline, key: str) -> KeyPath:
+    """Where a ``validate()`` key points: inside the plugin block (the contract:
+    ``config.bucket_url`` -> ``ingestion[i].dlt.config.bucket_url``), or at the entry when the
+    key names an entry field the block does not have (``primary_key``, ``incremental``)."""
+    parts = parse_key(key)
+    block = _BLOCK_MODELS.get(entry.type)
+    head = parts[0] if parts else None
+    if block is None or (head in IngestionPipeline.model_fields and head not in block.model_fields):
+        return ("ingestion", index, *parts)
+    return ("ingestion", index, entry.type, *parts)
+
+
+_KEY_PART = re.compile(r"\[(\d+)\]|\[\"([^\"]*)\"\]|\['([^']*)'\]|([^.\[\]]+)")
+
+
+def parse_key(key: str) -> KeyPath:
+    """``config.paths[0]`` -> ``("config", "paths", 0)`` (a plugin hook's relative key)."""
+    parts: list[str | int] = []
+    for index, double, single, name in _KEY_PART.findall(key):
+        if index:
+            parts.append(int(index))
+        else:
+            parts.append(double or single or name)
+    return tuple(parts)

@@ -1,0 +1,215 @@
+"""The ``floe.yaml`` models: what the data team declares, one entry per ingestion pipeline.
+
+The models check each value on its own (types, formats, cron syntax). Rules that relate
+entries or need code — duplicates, a ``dlt:`` block for ``type: dlt``, importable sources,
+installed plugins — live in :mod:`platform_defs.config.checks`, so that all of them can be
+reported together with a line number; :func:`platform_defs.config.load_project` runs both.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from croniter import croniter  # type: ignore[import-untyped]  # croniter ships no stubs
+from pydantic import BaseModel, ConfigDict, Field, WithJsonSchema, field_validator
+
+SLUG_PATTERN = r"^[a-z][a-z0-9_]*$"
+DESTINATION_PATTERN = r"^[a-z][a-z0-9_]*\.[a-z][a-z0-9_]*$"
+SECRET_REF_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]*$"
+_IDENTIFIER = r"[A-Za-z_][A-Za-z0-9_]*"
+DLT_SOURCE_PATTERN = (
+    rf"^(dlt\.sources\.{_IDENTIFIER}|{_IDENTIFIER}(\.{_IDENTIFIER})*:{_IDENTIFIER})$"
+)
+DLT_BUILTIN_SOURCES = ("dlt.sources.filesystem", "dlt.sources.rest_api", "dlt.sources.sql_database")
+
+PATTERN_DESCRIPTIONS: dict[str, str] = {
+    SLUG_PATTERN: "lower-case letters, digits and '_', starting with a letter",
+    DESTINATION_PATTERN: (
+        "'<namespace>.<table>', each part lower-case letters, digits and '_', "
+        "starting with a letter"
+    ),
+    SECRET_REF_PATTERN: "letters, digits, '_', '.' and '-', not starting with '.' or '-'",
+    DLT_SOURCE_PATTERN: (
+        f"a dlt built-in ({', '.join(DLT_BUILTIN_SOURCES)}) or 'package.module:function'"
+    ),
+}
+"""How error messages explain each pattern (see :mod:`platform_defs.config.pydantic_issues`)."""
+
+Slug = Annotated[str, Field(pattern=SLUG_PATTERN)]
+SecretRef = Annotated[
+    str,
+    Field(
+        pattern=SECRET_REF_PATTERN,
+        description="Name of a secret in the manifest's secrets backend (never the value).",
+    ),
+]
+
+
+class _Model(BaseModel):
+    """Unknown keys are errors: a typo must not silently become a default."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+class Incremental(_Model):
+    """Load only new rows: dlt keeps the highest cursor value seen in the pipeline state."""
+
+    cursor: str = Field(
+        min_length=1, description="Column whose increasing value marks new or changed rows."
+    )
+    initial_value: Any = Field(
+        default=None, description="Cursor value to start from on the first run (None: all rows)."
+    )
+
+
+class DltSource(_Model):
+    """The ``dlt:`` block: which dlt source to run and how to configure it."""
+
+    source: str = Field(
+        pattern=DLT_SOURCE_PATTERN,
+        description=(
+            "A dlt built-in source module (dlt.sources.filesystem, dlt.sources.rest_api, "
+            "dlt.sources.sql_database) or 'package.module:function' naming your own "
+            "@dlt.source / @dlt.resource, importable from the project directory."
+        ),
+    )
+    resources: list[str] = Field(
+        default_factory=list,
+        description="Resources of the source to load (empty: the source's default selection).",
+    )
+    config: dict[str, Any] = Field(
+        default_factory=dict,
+        description="Keyword arguments for the source function (e.g. bucket_url, file_glob).",
+    )
+
+
+class AirbyteConnection(_Model):
+    """The ``airbyte:`` block: an existing connection in an external Airbyte workspace."""
+
+    connection_id: str = Field(
+        min_length=1, description="The Airbyte connection to trigger and watch."
+    )
+
+
+class IngestionPipeline(_Model):
+    """One ``floe.yaml`` ingestion entry: one source landing one Iceberg bronze table."""
+
+    name: Slug = Field(
+        description="Unique pipeline name; also names the dlt pipeline and its working dir."
+    )
+    type: str = Field(
+        default="dlt",
+        min_length=1,
+        description=(
+            "Ingestion plugin: an entry point in the 'floe.ingestion' group "
+            "('dlt' built in; 'airbyte' and third-party plugins when installed)."
+        ),
+    )
+    destination: str = Field(
+        pattern=DESTINATION_PATTERN,
+        description="Iceberg table '<namespace>.<table>' in the platform catalog.",
+    )
+    write_disposition: Literal["append", "replace", "merge"] = Field(
+        default="append",
+        description="append: add rows; replace: swap the table's content; merge: upsert "
+        "on primary_key.",
+    )
+    primary_key: Annotated[
+        list[str] | None,
+        WithJsonSchema(
+            {
+                "anyOf": [
+                    {"type": "string"},
+                    {"type": "array", "items": {"type": "string"}},
+                    {"type": "null"},
+                ]
+            }
+        ),
+    ] = Field(
+        default=None,
+        description="Column(s) identifying a row; required for merge. A string is one column.",
+    )
+    incremental: Incremental | None = Field(
+        default=None, description="Incremental loading on a cursor column."
+    )
+    schedule: str | None = Field(
+        default=None,
+        description="Cron expression (5 fields, or @hourly/@daily/...) for a Dagster schedule.",
+    )
+    secret_refs: dict[str, SecretRef] = Field(
+        default_factory=dict,
+        description="Source argument name -> secret reference, resolved at run time.",
+    )
+    description: str | None = Field(
+        default=None, description="What this data is, shown on the asset in Dagster."
+    )
+    dlt: DltSource | None = Field(default=None, description="Required when type is 'dlt'.")
+    airbyte: AirbyteConnection | None = Field(
+        default=None, description="Required when type is 'airbyte'."
+    )
+
+    @field_validator("primary_key", mode="before")
+    @classmethod
+    def _one_column_as_list(cls, value: Any) -> Any:
+        return [value] if isinstance(value, str) else value
+
+    @field_validator("schedule")
+    @classmethod
+    def _valid_cron(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        # Same rule as Dagster's is_valid_cron_string: croniter-valid and exactly 5 fields.
+        if not croniter.is_valid(value) or len(croniter.expand(value)[0]) != 5:
+            raise ValueError(
+                f"{value!r} is not a valid cron expression "
+                "(5 fields: minute hour day-of-month month day-of-week, or @hourly/@daily/...)"
+            )
+        return value
+
+    @property
+    def namespace(self) -> str:
+        return self.destination.split(".", 1)[0]
+
+    @property
+    def table(self) -> str:
+        return self.destination.split(".", 1)[1]
+
+    @property
+    def asset_key(self) -> list[str]:
+        """The Dagster asset key path of the bronze table: ``[namespace, table]``."""
+        return [self.namespace, self.table]
+
+    @property
+    def plugin_block(self) -> tuple[str, dict[str, Any]]:
+        """The plugin block's key and content (``("dlt", {...})``), empty if absent."""
+        block = getattr(self, self.type, None) if self.type in ("dlt", "airbyte") else None
+        return self.type, block.model_dump() if isinstance(block, BaseModel) else {}
+
+    @property
+    def source(self) -> str:
+        """What the plugin runs: the dlt source, or the Airbyte connection id."""
+        if self.dlt is not None:
+            return self.dlt.source
+        if self.airbyte is not None:
+            return self.airbyte.connection_id
+        return ""
+
+
+class FloeConfig(_Model):
+    """``floe.yaml``: the data team's ingestion pipelines."""
+
+    model_config = ConfigDict(
+        extra="forbid", title="floe.yaml", json_schema_extra={"$id": "floe.schema.json"}
+    )
+
+    version: int = Field(default=1, description="File format version; only 1 exists.")
+    ingestion: list[IngestionPipeline] = Field(
+        default_factory=list, description="Ingestion pipelines; each becomes a Dagster asset."
+    )
+
+    @field_validator("version")
+    @classmethod
+    def _known_version(cls, value: int) -> int:
+        if value != 1:
+            raise ValueError(f"{value} is not supported (this floe reads version 1)")
+        return value

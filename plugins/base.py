@@ -1,0 +1,192 @@
+"""The ingestion plugin interface (ADR-0020) and its error taxonomy.
+
+Every ingestion plugin — the embedded dlt one, the external Airbyte one, or a third-party
+package registered under the ``floe.ingestion`` entry-point group — implements
+:class:`IngestionPlugin`. Plugins land data in an Apache Iceberg table registered in the
+platform's catalog and report failures as :class:`IngestionError` subclasses, whose type carries
+the retry decision.
+"""
+
+from __future__ import annotations
+
+import enum
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, ClassVar, Literal
+
+WriteDisposition = Literal["append", "replace", "merge"]
+
+
+class ErrorCategory(enum.StrEnum):
+    """How a failure should be handled (ADR-0020 / ADR-0025)."""
+
+    TRANSIENT = "TRANSIENT"
+    """Temporary (rate limit, timeout, commit conflict): safe to retry."""
+    PERMANENT = "PERMANENT"
+    """Unrecoverable without a change to the source or data: do not retry."""
+    PARTIAL = "PARTIAL"
+    """Some records failed; `failed_records` says how many."""
+    CONFIGURATION = "CONFIGURATION"
+    """The pipeline or platform configuration is wrong: fix it, do not retry."""
+
+
+class IngestionError(Exception):
+    """A structured ingestion failure. Raise one of the category subclasses below."""
+
+    category: ClassVar[ErrorCategory] = ErrorCategory.PERMANENT
+    retryable_by_default: ClassVar[bool] = False
+
+    def __init__(
+        self,
+        code: str,
+        message: str,
+        *,
+        source: str,
+        retryable: bool | None = None,
+        retry_after_seconds: int | None = None,
+        failed_records: int | None = None,
+        details: Mapping[str, Any] | None = None,
+    ) -> None:
+        super().__init__(f"[{self.category}/{code}] {message}")
+        self.code = code
+        self.message = message
+        self.source = source
+        self.retryable = self.retryable_by_default if retryable is None else retryable
+        self.retry_after_seconds = retry_after_seconds
+        self.failed_records = failed_records
+        self.details: dict[str, Any] = dict(details or {})
+
+    def to_dict(self) -> dict[str, Any]:
+        """The ADR-0020 error response format (used in metadata, alerts and lineage facets)."""
+        return {
+            "category": str(self.category),
+            "code": self.code,
+            "message": self.message,
+            "source": self.source,
+            "retryable": self.retryable,
+            "retry_after_seconds": self.retry_after_seconds,
+            "failed_records": self.failed_records,
+            "details": self.details,
+        }
+
+
+class TransientIngestionError(IngestionError):
+    category = ErrorCategory.TRANSIENT
+    retryable_by_default = True
+
+
+class PermanentIngestionError(IngestionError):
+    category = ErrorCategory.PERMANENT
+
+
+class PartialIngestionError(IngestionError):
+    category = ErrorCategory.PARTIAL
+
+
+class ConfigurationIngestionError(IngestionError):
+    category = ErrorCategory.CONFIGURATION
+
+
+ERROR_CLASSES: dict[ErrorCategory, type[IngestionError]] = {
+    ErrorCategory.TRANSIENT: TransientIngestionError,
+    ErrorCategory.PERMANENT: PermanentIngestionError,
+    ErrorCategory.PARTIAL: PartialIngestionError,
+    ErrorCategory.CONFIGURATION: ConfigurationIngestionError,
+}
+
+
+@dataclass(frozen=True)
+class PluginContext:
+    """What the platform gives every plugin: where the catalog is and where to keep state."""
+
+    catalog_name: str
+    catalog_properties: Mapping[str, str]
+    """Keyword arguments for ``pyiceberg.catalog.load_catalog(catalog_name, **props)``."""
+    work_dir: Path
+    """A directory the plugin owns for local state (one sub-directory per pipeline)."""
+    plugin_config: Mapping[str, Any] = field(default_factory=dict)
+    """The manifest's ``plugins.ingestion.config`` block for this plugin type."""
+    project_dir: Path = field(default_factory=Path.cwd)
+    """The directory holding floe.yaml: relative local paths in source config resolve here."""
+
+
+@dataclass(frozen=True)
+class IngestionConfig:
+    """One resolved ``floe.yaml`` ingestion entry, as a plugin sees it."""
+
+    name: str
+    source: str
+    """dlt: a built-in (``dlt.sources.filesystem``) or ``package.module:function``;
+    airbyte: the connection id."""
+    destination_table: str
+    """``<namespace>.<table>`` in the platform catalog."""
+    write_disposition: WriteDisposition = "append"
+    primary_key: tuple[str, ...] = ()
+    incremental: Mapping[str, Any] | None = None
+    secret_refs: Mapping[str, str] = field(default_factory=dict)
+    """Argument name -> secret reference (what the config says; safe to show)."""
+    secrets: Mapping[str, str] = field(default_factory=dict, repr=False)
+    """Argument name -> resolved secret value. Never log, never put in metadata."""
+    options: Mapping[str, Any] = field(default_factory=dict)
+    """The plugin block of the entry (``dlt:`` or ``airbyte:``) without ``source``."""
+
+    @property
+    def namespace(self) -> str:
+        return self.destination_table.split(".", 1)[0]
+
+    @property
+    def table(self) -> str:
+        return self.destination_table.split(".", 1)[1]
+
+
+@dataclass(frozen=True)
+class IngestionResult:
+    """The outcome of one run. On failure, `error` is set and `success` is False."""
+
+    success: bool
+    rows_loaded: int
+    tables_created: list[str]
+    duration_seconds: float
+    error: IngestionError | None = None
+    snapshot_id: int | None = None
+    """The Iceberg snapshot this run committed (None when nothing was committed)."""
+    details: dict[str, Any] = field(default_factory=dict)
+    """Plugin-specific figures (load ids, files, phases' durations) for run metadata."""
+
+
+ProgressCallback = Callable[[str], None]
+
+
+class IngestionPlugin(ABC):
+    """Interface for data ingestion/EL plugins. All plugins MUST write Iceberg via the catalog."""
+
+    name: ClassVar[str]
+    version: ClassVar[str]
+    is_external: ClassVar[bool]
+
+    def __init__(self, context: PluginContext) -> None:
+        self.context = context
+
+    def validate(self, config: IngestionConfig) -> list[tuple[str, str]]:
+        """Config-time checks that need the plugin (e.g. the source can be imported).
+
+        Returns ``(key, message)`` pairs where ``key`` is a path relative to the entry's plugin
+        block (``"source"``, ``"config.bucket_url"``); empty when all is well. Must not touch
+        the network or the catalog.
+        """
+        return []
+
+    @abstractmethod
+    def create_pipeline(self, config: IngestionConfig) -> Any:
+        """Build the runnable pipeline (a dlt pipeline, an Airbyte connection handle)."""
+
+    @abstractmethod
+    def run(self, pipeline: Any, *, progress: ProgressCallback | None = None) -> IngestionResult:
+        """Execute the pipeline. Never raises for data/source failures: returns a result with
+        `error` set to an :class:`IngestionError` subclass."""
+
+    @abstractmethod
+    def get_destination_config(self) -> dict[str, Any]:
+        """The destination settings the plugin uses to write Iceberg through the catalog."""

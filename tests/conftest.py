@@ -1,0 +1,50 @@
+"""Shared fixtures: a real Iceberg SQL catalog in a temp dir, and PostgreSQL when present.
+
+PostgreSQL-dependent tests skip with a reason when the server is absent, except when
+``FLOE_REQUIRE_POSTGRES=1`` (set by ``.ci/run``), where the skip becomes a failure.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+POSTGRES_DSN = os.environ.get("FLOE_TEST_POSTGRES_DSN", "postgresql://postgres@127.0.0.1:5432/test")
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture
+def catalog_properties(tmp_path: Path) -> dict[str, str]:
+    """pyiceberg properties for a fresh SQLite catalog with a local warehouse."""
+    warehouse = tmp_path / "warehouse"
+    warehouse.mkdir()
+    return {
+        "type": "sql",
+        "uri": f"sqlite:///{tmp_path / 'catalog.db'}",
+        "warehouse": warehouse.as_uri(),
+    }
+
+
+def _postgres_unavailable_reason() -> str | None:
+    try:
+        import psycopg
+
+        with psycopg.connect(POSTGRES_DSN, connect_timeout=3) as conn:
+            conn.execute("select 1")
+    except Exception as exc:  # any failure means "not usable here"
+        return f"PostgreSQL not reachable at {POSTGRES_DSN}: {exc}"
+    return None
+
+
+@pytest.fixture(scope="session")
+def postgres_dsn() -> Iterator[str]:
+    """A DSN for the real PostgreSQL; skip (or fail in CI) when it is not running."""
+    reason = _postgres_unavailable_reason()
+    if reason is not None:
+        if os.environ.get("FLOE_REQUIRE_POSTGRES") == "1":
+            pytest.fail(f"FLOE_REQUIRE_POSTGRES=1 but {reason}")
+        pytest.skip(reason)
+    yield POSTGRES_DSN
