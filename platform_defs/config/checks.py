@@ -17,13 +17,23 @@ from pathlib import Path
 from pydantic import BaseModel
 
 from platform_defs.config.manifest import PlatformManifest
-from platform_defs.config.models import AirbyteConnection, DltSource, IngestionPipeline
+from platform_defs.config.models import (
+    BUILT_IN_BLOCKS,
+    AirbyteConnection,
+    DltSource,
+    IngestionPipeline,
+    PluginOptions,
+)
 from platform_defs.config.yaml_source import KeyPath
 from plugins.base import IngestionConfig, IngestionPlugin, PluginContext
 from plugins.registry import ENTRY_POINT_GROUP, discover_plugins
 
 Finding = tuple[KeyPath, str]
-_BLOCK_MODELS: dict[str, type[BaseModel]] = {"dlt": DltSource, "airbyte": AirbyteConnection}
+_BLOCK_MODELS: dict[str, type[BaseModel]] = {
+    "dlt": DltSource,
+    "airbyte": AirbyteConnection,
+    "plugin": PluginOptions,
+}
 Entries = list[tuple[int, IngestionPipeline]]
 
 
@@ -50,13 +60,15 @@ def check_entries(entries: Entries) -> list[Finding]:
     first_destination: dict[str, int] = {}
     for i, entry in entries:
         at = ("ingestion", i)
-        for block in ("dlt", "airbyte"):
+        expected_block, _ = entry.plugin_block
+        for block in (*BUILT_IN_BLOCKS, "plugin"):
             present = getattr(entry, block) is not None
-            if entry.type == block and not present:
+            # A third-party plugin's `plugin:` block is optional: its validate() hook decides.
+            if block == expected_block and not present and block in BUILT_IN_BLOCKS:
                 findings.append(
-                    ((*at, block), f"a '{block}:' block is required when type is '{block}'")
+                    ((*at, block), f"a '{block}:' block is required when type is '{entry.type}'")
                 )
-            elif entry.type != block and present:
+            elif block != expected_block and present:
                 findings.append(((*at, block), f"not allowed when type is '{entry.type}'"))
         if entry.write_disposition == "merge" and not entry.primary_key:
             findings.append(((*at, "write_disposition"), "'merge' needs a primary_key"))
@@ -199,11 +211,12 @@ def hook_key_path(index: int, entry: IngestionPipeline, key: str) -> KeyPath:
     ``config.bucket_url`` -> ``ingestion[i].dlt.config.bucket_url``), or at the entry when the
     key names an entry field the block does not have (``primary_key``, ``incremental``)."""
     parts = parse_key(key)
-    block = _BLOCK_MODELS.get(entry.type)
+    block_key, _ = entry.plugin_block
+    block = _BLOCK_MODELS[block_key]
     head = parts[0] if parts else None
-    if block is None or (head in IngestionPipeline.model_fields and head not in block.model_fields):
+    if head in IngestionPipeline.model_fields and head not in block.model_fields:
         return ("ingestion", index, *parts)
-    return ("ingestion", index, entry.type, *parts)
+    return ("ingestion", index, block_key, *parts)
 
 
 _KEY_PART = re.compile(r"\[(\d+)\]|\[\"([^\"]*)\"\]|\['([^']*)'\]|([^.\[\]]+)")

@@ -146,7 +146,7 @@ class StorageConfig(_Model):
         default=".floe",
         description=(
             "Local working area, relative to the manifest: dlt working dirs (dlt/), "
-            "marts DuckDB (marts.duckdb), Dagster home (dagster/)."
+            "marts DuckDB (floe.duckdb), Dagster home (dagster/)."
         ),
     )
     s3: S3Config | None = Field(default=None, description="Object storage settings.")
@@ -163,7 +163,7 @@ class StorageConfig(_Model):
     @property
     def marts_database(self) -> Path:
         """The DuckDB file dbt builds the marts in."""
-        return self.root_path / "marts.duckdb"
+        return self.root_path / "floe.duckdb"
 
     @property
     def dagster_home(self) -> Path:

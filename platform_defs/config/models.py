@@ -91,6 +91,18 @@ class AirbyteConnection(_Model):
     )
 
 
+class PluginOptions(_Model):
+    """The ``plugin:`` block of an entry whose type is a third-party plugin."""
+
+    source: str = Field(min_length=1, description="What the plugin should ingest.")
+    config: dict[str, Any] = Field(
+        default_factory=dict, description="Plugin-specific settings, passed as options."
+    )
+
+
+BUILT_IN_BLOCKS = ("dlt", "airbyte")
+
+
 class IngestionPipeline(_Model):
     """One ``floe.yaml`` ingestion entry: one source landing one Iceberg bronze table."""
 
@@ -147,6 +159,9 @@ class IngestionPipeline(_Model):
     airbyte: AirbyteConnection | None = Field(
         default=None, description="Required when type is 'airbyte'."
     )
+    plugin: PluginOptions | None = Field(
+        default=None, description="Required when type is a third-party plugin."
+    )
 
     @field_validator("primary_key", mode="before")
     @classmethod
@@ -182,8 +197,9 @@ class IngestionPipeline(_Model):
     @property
     def plugin_block(self) -> tuple[str, dict[str, Any]]:
         """The plugin block's key and content (``("dlt", {...})``), empty if absent."""
-        block = getattr(self, self.type, None) if self.type in ("dlt", "airbyte") else None
-        return self.type, block.model_dump() if isinstance(block, BaseModel) else {}
+        key = self.type if self.type in BUILT_IN_BLOCKS else "plugin"
+        block = getattr(self, key)
+        return key, block.model_dump() if isinstance(block, BaseModel) else {}
 
     @property
     def source(self) -> str:
@@ -192,6 +208,8 @@ class IngestionPipeline(_Model):
             return self.dlt.source
         if self.airbyte is not None:
             return self.airbyte.connection_id
+        if self.plugin is not None:
+            return self.plugin.source
         return ""
 
 

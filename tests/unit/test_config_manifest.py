@@ -22,7 +22,7 @@ def test_relative_local_paths_resolve_against_the_manifest(tmp_path: Path) -> No
     assert m.catalog.warehouse == (tmp_path / ".floe" / "wh").as_uri()
     assert m.storage.root == str(tmp_path / ".floe")
     assert m.storage.dlt_dir == tmp_path / ".floe" / "dlt"
-    assert m.storage.marts_database == tmp_path / ".floe" / "marts.duckdb"
+    assert m.storage.marts_database == tmp_path / ".floe" / "floe.duckdb"
     assert m.secrets.directory == str(tmp_path / "secrets")
     assert not (tmp_path / ".floe").exists()
 

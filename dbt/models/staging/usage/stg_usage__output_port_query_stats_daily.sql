@@ -1,0 +1,47 @@
+with
+
+source as (
+
+    select * from {{ source('bronze', 'output_port_query_stats_daily') }}
+
+),
+
+renamed as (
+
+    select
+        -- dlt lands ISO dates as strings; the cast also accepts an already typed date.
+        cast("date" as date) as usage_date,
+        cast(output_port_id as varchar) as output_port_id,
+        cast(consumer_id as varchar) as consumer_id,
+        cast(query_count as bigint) as query_count,
+        _dlt_load_id as load_id
+
+    from source
+
+),
+
+-- One row per seed-001 primary key; a re-pushed day replaces the earlier push (latest load wins).
+deduplicated as (
+
+    select * from renamed
+    qualify row_number() over (
+        partition by usage_date, output_port_id, consumer_id
+        order by {{ dlt_load_order() }}
+    ) = 1
+
+),
+
+final as (
+
+    select
+        usage_date,
+        output_port_id,
+        consumer_id,
+        query_count,
+        load_id
+
+    from deduplicated
+
+)
+
+select * from final

@@ -1,0 +1,49 @@
+with
+
+source as (
+
+    select * from {{ source('bronze', 'tech_asset_stats_daily') }}
+
+),
+
+renamed as (
+
+    select
+        cast("date" as date) as usage_date,
+        cast(output_port_id as varchar) as output_port_id,
+        cast(tech_asset_id as varchar) as tech_asset_id,
+        cast(consumer_id as varchar) as consumer_id,
+        -- seed 001 calls it query_count; it counts touches (a query joining two assets adds
+        -- one to each), so it gets the clearer name here.
+        cast(query_count as bigint) as touch_count,
+        _dlt_load_id as load_id
+
+    from source
+
+),
+
+deduplicated as (
+
+    select * from renamed
+    qualify row_number() over (
+        partition by usage_date, output_port_id, tech_asset_id, consumer_id
+        order by {{ dlt_load_order() }}
+    ) = 1
+
+),
+
+final as (
+
+    select
+        usage_date,
+        output_port_id,
+        tech_asset_id,
+        consumer_id,
+        touch_count,
+        load_id
+
+    from deduplicated
+
+)
+
+select * from final

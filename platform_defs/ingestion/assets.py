@@ -1,0 +1,102 @@
+"""One Dagster asset (and, with a cron, one schedule) per `floe.yaml` ingestion entry."""
+
+from typing import Any
+
+import dagster as dg
+
+from platform_defs.catalog import open_catalog, table_metadata
+from platform_defs.config import IngestionPipeline, Project
+from platform_defs.ingestion.retry import raise_for_error
+from plugins.base import PermanentIngestionError
+from plugins.registry import get_plugin_class
+
+GROUP_NAME = "ingestion"
+
+
+def asset_key(pipeline: IngestionPipeline) -> dg.AssetKey:
+    """`<namespace>/<table>`: the same key dagster-dbt gives the dbt source `namespace.table`."""
+    return dg.AssetKey(pipeline.destination.split("."))
+
+
+def _description(pipeline: IngestionPipeline) -> str:
+    if pipeline.description:
+        return pipeline.description
+    return (
+        f"Bronze table {pipeline.destination}, ingested by {pipeline.type} "
+        f"pipeline {pipeline.name}."
+    )
+
+
+def build_ingestion_asset(project: Project, pipeline: IngestionPipeline) -> dg.AssetsDefinition:
+    name = pipeline.name
+
+    @dg.asset(
+        key=asset_key(pipeline),
+        group_name=GROUP_NAME,
+        kinds={pipeline.type, "iceberg"},
+        description=_description(pipeline),
+        metadata={
+            "floe/pipeline": name,
+            "floe/plugin": pipeline.type,
+            "floe/write_disposition": pipeline.write_disposition,
+        },
+        tags={"floe/pipeline": name},
+    )
+    def _ingest(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
+        plugin = get_plugin_class(pipeline.type)(project.plugin_context())
+        config = project.ingestion_config(name, resolve_secrets=True)
+        result = plugin.run(
+            plugin.create_pipeline(config), progress=lambda message: context.log.info(message)
+        )
+        if result.error is not None:
+            raise_for_error(context, project.manifest.retry, result.error)
+        if not result.success:
+            # A plugin that reports failure without an error breaks the contract; never pass it.
+            raise_for_error(
+                context,
+                project.manifest.retry,
+                PermanentIngestionError(
+                    "UNEXPECTED_ERROR", "plugin reported failure without an error", source=name
+                ),
+            )
+        metadata: dict[str, Any] = {
+            "rows_loaded": dg.MetadataValue.int(result.rows_loaded),
+            "duration_seconds": dg.MetadataValue.float(round(result.duration_seconds, 3)),
+        }
+        if result.details:
+            metadata["run_details"] = dg.MetadataValue.json(result.details)
+        catalog = open_catalog(project)
+        if catalog.table_exists(config.destination_table):
+            metadata.update(table_metadata(catalog.load_table(config.destination_table)))
+        else:
+            # A first run that found nothing to load creates no table; say so plainly.
+            context.log.warning(f"no rows yet: {config.destination_table} was not created")
+            metadata["dagster/row_count"] = dg.MetadataValue.int(0)
+        return dg.MaterializeResult(metadata=metadata)
+
+    return _ingest
+
+
+def build_ingestion_schedules(project: Project) -> list[dg.ScheduleDefinition]:
+    """A schedule per entry with a `schedule:` cron, materializing that entry's asset."""
+    schedules = []
+    for pipeline in project.floe.ingestion:
+        if not pipeline.schedule:
+            continue
+        job = dg.define_asset_job(f"ingest_{pipeline.name}", selection=[asset_key(pipeline)])
+        schedules.append(
+            dg.ScheduleDefinition(
+                name=f"ingest_{pipeline.name}_schedule",
+                job=job,
+                cron_schedule=pipeline.schedule,
+                description=f"Runs ingestion pipeline {pipeline.name} on '{pipeline.schedule}'.",
+            )
+        )
+    return schedules
+
+
+def ingestion_definitions(project: Project) -> dg.Definitions:
+    return dg.Definitions(
+        assets=[build_ingestion_asset(project, p) for p in project.floe.ingestion],
+        schedules=build_ingestion_schedules(project),
+    )

@@ -1,0 +1,106 @@
+"""dbt marts as Dagster assets (dagster-dbt): one graph from bronze sources to marts.
+
+dbt sources `bronze.<table>` map to the asset keys `bronze/<table>` that the ingestion assets
+own, so the UI shows one connected graph; dbt tests become asset checks (source tests on the
+bronze assets). Marts rebuild by declarative automation: eagerly, whenever a bronze input has
+been updated and nothing upstream is missing or failing.
+"""
+
+import json
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+from typing import Any
+
+import dagster as dg
+from dagster_dbt import (
+    DagsterDbtTranslator,
+    DagsterDbtTranslatorSettings,
+    DbtCliResource,
+    dbt_assets,
+)
+from pyiceberg.catalog import Catalog
+
+from platform_defs.catalog import open_catalog
+from platform_defs.config import Project
+from platform_defs.transform.project import dbt_project
+
+
+class FloeDbtTranslator(DagsterDbtTranslator):
+    def get_group_name(self, dbt_resource_props: Mapping[str, Any]) -> str | None:
+        if dbt_resource_props["resource_type"] == "source":
+            return None
+        # models/staging/... -> "staging", models/marts/... -> "marts"
+        fqn = dbt_resource_props.get("fqn", [])
+        return fqn[1] if len(fqn) > 2 else "marts"
+
+    def get_automation_condition(
+        self, dbt_resource_props: Mapping[str, Any]
+    ) -> dg.AutomationCondition | None:
+        if dbt_resource_props["resource_type"] == "source":
+            return None
+        return dg.AutomationCondition.eager()
+
+
+TRANSLATOR = FloeDbtTranslator(
+    settings=DagsterDbtTranslatorSettings(
+        enable_asset_checks=True, enable_source_tests_as_checks=True
+    )
+)
+
+
+def missing_bronze_tables(project: Project, catalog: Catalog, tables: list[str]) -> list[str]:
+    """Messages for bronze tables dbt reads that are not in the catalog, naming their pipeline."""
+    producers = {p.destination: p.name for p in project.floe.ingestion}
+    messages = []
+    for table in tables:
+        if catalog.table_exists(table):
+            continue
+        producer = producers.get(table)
+        hint = (
+            f"it is produced by floe.yaml pipeline '{producer}': materialize asset "
+            f"{table.replace('.', '/')} first"
+            if producer
+            else "no floe.yaml pipeline has it as its destination"
+        )
+        messages.append(f"bronze table {table} is missing from catalog: {hint}")
+    return messages
+
+
+def _source_tables(manifest: Mapping[str, Any]) -> list[str]:
+    return sorted(
+        f"{source['source_name']}.{source['name']}" for source in manifest["sources"].values()
+    )
+
+
+def build_dbt_assets(project: Project, manifest_path: Path) -> dg.AssetsDefinition:
+    manifest = json.loads(manifest_path.read_text())
+    source_tables = _source_tables(manifest)
+
+    @dbt_assets(manifest=manifest, dagster_dbt_translator=TRANSLATOR, name="floe_dbt")
+    def floe_dbt_assets(context: dg.AssetExecutionContext, dbt: DbtCliResource) -> Iterator[Any]:
+        problems = missing_bronze_tables(project, open_catalog(project), source_tables)
+        if problems:
+            raise dg.Failure(
+                description="; ".join(problems),
+                metadata={"missing_tables": dg.MetadataValue.json(problems)},
+                allow_retries=False,
+            )
+        yield from dbt.cli(["build"], context=context).stream()
+
+    return floe_dbt_assets
+
+
+def transform_definitions(project: Project) -> dg.Definitions:
+    dbt = dbt_project(project)
+    return dg.Definitions(
+        assets=[build_dbt_assets(project, dbt.manifest_path)],
+        resources={"dbt": DbtCliResource(project_dir=dbt)},
+        sensors=[
+            dg.AutomationConditionSensorDefinition(
+                "marts_automation",
+                target=dg.AssetSelection.all(),
+                default_status=dg.DefaultSensorStatus.RUNNING,
+                description="Rebuilds the marts once their bronze inputs have been updated.",
+            )
+        ],
+    )

@@ -1,0 +1,130 @@
+"""Typed models for the dlt plugin's configuration.
+
+Two blocks reach the plugin: the ``dlt:`` block of a ``floe.yaml`` entry (per pipeline,
+:class:`DltOptions`) and the manifest's ``plugins.ingestion.config`` (platform-wide,
+:class:`DltPluginSettings`). Raw dicts stop here; the rest of the plugin sees models.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+FileFormat = Literal["csv", "jsonl", "parquet"]
+
+_FORMAT_BY_SUFFIX: dict[str, FileFormat] = {
+    ".csv": "csv",
+    ".jsonl": "jsonl",
+    ".ndjson": "jsonl",
+    ".parquet": "parquet",
+}
+
+
+class DltOptions(BaseModel):
+    """The ``dlt:`` block of an ingestion entry, without ``source``."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    resources: list[str] = Field(
+        default_factory=list,
+        description="Resources of the source to load; exactly one must remain selected, "
+        "because a floe entry lands one Iceberg table.",
+    )
+    resource: str | None = Field(
+        default=None, description="Shorthand for `resources: [<one>]` (ADR-0020 spelling)."
+    )
+    config: dict[str, Any] = Field(
+        default_factory=dict,
+        description="Keyword arguments of the source function (or the built-in's config).",
+    )
+    max_table_nesting: int = Field(
+        default=0,
+        ge=0,
+        description="dlt nesting depth. 0 keeps nested data as JSON columns of the one table "
+        "instead of creating child tables the entry has no destination for.",
+    )
+
+    @model_validator(mode="after")
+    def _fold_resource(self) -> DltOptions:
+        if self.resource is not None:
+            if self.resources and self.resources != [self.resource]:
+                raise ValueError("give either `resource` or `resources`, not both")
+            self.resources = [self.resource]
+        return self
+
+
+class FilesystemConfig(BaseModel):
+    """floe's convention for the ``dlt.sources.filesystem`` built-in."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    bucket_url: str = Field(
+        description="Directory or bucket URL; a relative local path resolves against the "
+        "directory holding floe.yaml."
+    )
+    file_glob: str = Field(default="*", description="Glob of the files to read under bucket_url.")
+    format: FileFormat | None = Field(
+        default=None, description="csv | jsonl | parquet; inferred from file_glob when omitted."
+    )
+    reader_options: dict[str, Any] = Field(
+        default_factory=dict,
+        description="Passed to the reader: pandas.read_csv kwargs for csv, `chunksize` for all.",
+    )
+    kwargs: dict[str, Any] | None = Field(
+        default=None, description="fsspec filesystem constructor arguments."
+    )
+    client_kwargs: dict[str, Any] | None = Field(
+        default=None, description="fsspec native client arguments."
+    )
+
+    @model_validator(mode="after")
+    def _infer_format(self) -> FilesystemConfig:
+        if self.format is None:
+            suffix = (
+                "." + self.file_glob.rsplit(".", 1)[-1].lower() if "." in self.file_glob else ""
+            )
+            inferred = _FORMAT_BY_SUFFIX.get(suffix)
+            if inferred is None:
+                raise ValueError(
+                    f"cannot infer `format` from file_glob {self.file_glob!r}: "
+                    "set format to csv, jsonl or parquet"
+                )
+            self.format = inferred
+        return self
+
+
+class DltPluginSettings(BaseModel):
+    """The manifest's ``plugins.ingestion.config`` for ``type: dlt`` (platform-wide tuning)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    file_max_items: int = Field(
+        default=500_000,
+        gt=0,
+        description="Rows per normalized parquet file: dlt rotates files at this size, which "
+        "bounds the writer's memory and becomes the size of the Iceberg data files.",
+    )
+    buffer_max_items: int = Field(
+        default=20_000,
+        gt=0,
+        description="Rows dlt buffers in memory before writing them out.",
+    )
+    add_dlt_id_to_arrow: bool = Field(
+        default=False,
+        description="Add `_dlt_id` to rows that arrive as Arrow/pandas (dict rows always get "
+        "it). Off by default: it forces a rewrite of every Arrow file during normalize.",
+    )
+    commit_attempts: int = Field(
+        default=5, ge=1, description="Attempts at the Iceberg commit on a commit conflict."
+    )
+
+
+def format_validation_error(exc: ValidationError, prefix: str = "") -> list[tuple[str, str]]:
+    """pydantic errors as ``(key, message)`` pairs with dotted key paths."""
+    issues = []
+    for error in exc.errors():
+        loc = ".".join(str(part) for part in error["loc"])
+        key = ".".join(part for part in (prefix, loc) if part) or prefix or "dlt"
+        issues.append((key, error["msg"]))
+    return issues

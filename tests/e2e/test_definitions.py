@@ -1,0 +1,105 @@
+"""Load the whole code location from the repository's own config and check the graph."""
+
+from __future__ import annotations
+
+import dagster as dg
+import pytest
+
+from platform_defs.config import load_project
+from platform_defs.definitions import build_definitions
+from platform_defs.jobs import MAIN_JOB_NAME
+from platform_defs.transform.prepare import prepare
+from platform_defs.transform.project import dbt_project
+
+from ..conftest import REPO_ROOT
+
+pytestmark = pytest.mark.e2e
+
+BRONZE = {
+    dg.AssetKey(["bronze", table])
+    for table in (
+        "daily_activity",
+        "sleep",
+        "output_port_query_stats_daily",
+        "tech_asset_stats_daily",
+    )
+}
+
+
+@pytest.fixture(scope="module")
+def defs() -> dg.Definitions:
+    project = load_project(REPO_ROOT)
+    if not dbt_project(project).manifest_path.exists():
+        prepare(project)  # normally done by `make test`'s set-up step
+    return build_definitions(project)
+
+
+def test_code_location_module_loads() -> None:
+    from platform_defs.definitions import defs as location_defs
+
+    assert location_defs.resolve_job_def(MAIN_JOB_NAME) is not None
+
+
+def test_one_ingestion_asset_per_floe_entry(defs: dg.Definitions) -> None:
+    graph = defs.resolve_asset_graph()
+    assert BRONZE <= graph.get_all_asset_keys()
+    for key in BRONZE:
+        node = graph.get(key)
+        assert node.group_name == "ingestion"
+        assert {"dlt", "iceberg"} <= set(node.kinds)
+        assert node.description and "\n" not in node.description.strip()
+
+
+def test_every_cron_entry_has_a_schedule(defs: dg.Definitions) -> None:
+    project = load_project(REPO_ROOT)
+    for pipeline in project.floe.ingestion:
+        schedule = defs.resolve_schedule_def(f"ingest_{pipeline.name}_schedule")
+        assert schedule.cron_schedule == pipeline.schedule
+
+
+def test_staging_models_read_the_bronze_assets(defs: dg.Definitions) -> None:
+    graph = defs.resolve_asset_graph()
+    expected = {
+        "stg_wearable__daily_activity": ["bronze", "daily_activity"],
+        "stg_wearable__sleep": ["bronze", "sleep"],
+        "stg_usage__output_port_query_stats_daily": ["bronze", "output_port_query_stats_daily"],
+        "stg_usage__tech_asset_stats_daily": ["bronze", "tech_asset_stats_daily"],
+    }
+    for model, bronze in expected.items():
+        assert graph.get(dg.AssetKey(["staging", model])).parent_keys == {dg.AssetKey(bronze)}
+
+
+def test_graph_is_connected_from_bronze_to_marts(defs: dg.Definitions) -> None:
+    graph = defs.resolve_asset_graph()
+    for key in graph.get_all_asset_keys():
+        node = graph.get(key)
+        if key in BRONZE:
+            assert not node.parent_keys
+        else:
+            assert node.parent_keys, f"{key.to_user_string()} has no upstream asset"
+    for mart in ("user_deviations", "usage_popular_assets", "usage_queries_over_time"):
+        ancestors = _ancestors(graph, dg.AssetKey(["marts", mart]))
+        assert ancestors & BRONZE, f"{mart} is not fed by bronze"
+
+
+def _ancestors(graph, key: dg.AssetKey) -> set[dg.AssetKey]:  # type: ignore[no-untyped-def]
+    seen: set[dg.AssetKey] = set()
+    todo = [key]
+    while todo:
+        for parent in graph.get(todo.pop()).parent_keys:
+            if parent not in seen:
+                seen.add(parent)
+                todo.append(parent)
+    return seen
+
+
+def test_dbt_tests_are_asset_checks_including_bronze_source_tests(defs: dg.Definitions) -> None:
+    graph = defs.resolve_asset_graph()
+    checked_assets = {check.asset_key for check in graph.asset_check_keys}
+    assert dg.AssetKey(["bronze", "daily_activity"]) in checked_assets
+    assert dg.AssetKey(["marts", "user_deviations"]) in checked_assets
+
+
+def test_main_job_selects_everything(defs: dg.Definitions) -> None:
+    job = defs.resolve_job_def(MAIN_JOB_NAME)
+    assert BRONZE <= set(job.asset_layer.selected_asset_keys)

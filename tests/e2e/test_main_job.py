@@ -1,0 +1,90 @@
+"""`make run` in miniature: the main job over the repository's floe.yaml and sample data, in a
+temp project (own catalog, warehouse and marts), from empty to marts."""
+
+from __future__ import annotations
+
+import csv
+import shutil
+from pathlib import Path
+
+import dagster as dg
+import duckdb
+import pytest
+from pyiceberg.catalog import load_catalog
+
+from platform_defs.config import load_project
+from platform_defs.definitions import build_definitions
+from platform_defs.jobs import MAIN_JOB_NAME
+from platform_defs.transform.answers import marts_answers
+from platform_defs.transform.prepare import write_project_profiles
+from platform_defs.transform.project import marts_path
+
+from ..conftest import REPO_ROOT
+
+pytestmark = pytest.mark.e2e
+
+
+@pytest.fixture(scope="module")
+def run_project(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = tmp_path_factory.mktemp("floe_project")
+    shutil.copy(REPO_ROOT / "floe.yaml", root / "floe.yaml")
+    shutil.copy(REPO_ROOT / "platform-manifest.yaml", root / "platform-manifest.yaml")
+    shutil.copytree(REPO_ROOT / "sample_data", root / "sample_data")
+    return root
+
+
+@pytest.fixture(scope="module")
+def main_result(run_project: Path, monkeypatch_module) -> dg.ExecuteInProcessResult:  # type: ignore[no-untyped-def]
+    monkeypatch_module.delenv("FLOE_CATALOG_URI", raising=False)
+    monkeypatch_module.delenv("FLOE_WAREHOUSE", raising=False)
+    project = load_project(run_project)
+    write_project_profiles(project)
+    defs = build_definitions(project)
+    return defs.resolve_job_def(MAIN_JOB_NAME).execute_in_process(raise_on_error=False)
+
+
+@pytest.fixture(scope="module")
+def monkeypatch_module():  # type: ignore[no-untyped-def]
+    with pytest.MonkeyPatch.context() as patch:
+        yield patch
+
+
+def _csv_rows(path: Path) -> int:
+    with path.open() as handle:
+        return sum(1 for _ in csv.DictReader(handle))
+
+
+def test_main_job_succeeds(main_result: dg.ExecuteInProcessResult) -> None:
+    assert main_result.success
+
+
+def test_bronze_tables_hold_the_sample_rows(run_project: Path, main_result) -> None:  # type: ignore[no-untyped-def]
+    project = load_project(run_project)
+    context = project.plugin_context()
+    catalog = load_catalog(context.catalog_name, **context.catalog_properties)
+    expected = {
+        "bronze.daily_activity": "wearable/daily_activity.csv",
+        "bronze.sleep": "wearable/sleep.csv",
+        "bronze.output_port_query_stats_daily": "usage/output_port_query_stats_daily.csv",
+        "bronze.tech_asset_stats_daily": "usage/tech_asset_stats_daily.csv",
+    }
+    for table, csv_file in expected.items():
+        rows = catalog.load_table(table).scan().to_arrow().num_rows
+        assert rows == _csv_rows(run_project / "sample_data" / csv_file), table
+
+
+def test_marts_answer_the_questions(run_project: Path, main_result) -> None:  # type: ignore[no-untyped-def]
+    project = load_project(run_project)
+    with duckdb.connect(str(marts_path(project)), read_only=True) as con:
+        flagged = con.execute(
+            "select count(*) from marts.user_deviations where is_flagged"
+        ).fetchone()
+        ports = con.execute(
+            "select count(distinct output_port_id) from marts.usage_popular_assets "
+            "where popularity_rank = 1"
+        ).fetchone()
+    assert flagged is not None and flagged[0] > 0
+    assert ports is not None and ports[0] > 0
+    answers = marts_answers(marts_path(project))
+    assert sum(line.startswith("  user ") for line in answers) == 5
+    assert sum(line.startswith("  port ") for line in answers) >= ports[0]

@@ -1,0 +1,60 @@
+"""Entry-point discovery: a plugin installed by any package is found by its `type:` name."""
+
+from __future__ import annotations
+
+import importlib
+from pathlib import Path
+
+import pytest
+
+from plugins.base import IngestionPlugin
+from plugins.registry import PluginNotFoundError, discover_plugins, get_plugin_class
+
+pytestmark = pytest.mark.unit
+
+
+def _install_dist_info(site: Path, group_line: str) -> None:
+    dist_info = site / "floe_echo_plugin-0.0.1.dist-info"
+    dist_info.mkdir(parents=True)
+    (dist_info / "METADATA").write_text(
+        "Metadata-Version: 2.1\nName: floe-echo-plugin\nVersion: 0.0.1\n"
+    )
+    (dist_info / "entry_points.txt").write_text(f"[floe.ingestion]\n{group_line}\n")
+
+
+def test_the_dlt_plugin_is_registered() -> None:
+    from plugins.dlt import DltIngestionPlugin
+
+    assert discover_plugins()["dlt"] is DltIngestionPlugin
+    assert get_plugin_class("dlt") is DltIngestionPlugin
+
+
+def test_a_plugin_from_another_distribution_is_discovered(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _install_dist_info(tmp_path / "site", "echo = dlt_test_plugins:EchoIngestionPlugin")
+    monkeypatch.syspath_prepend(str(tmp_path / "site"))
+    importlib.invalidate_caches()
+
+    plugins = discover_plugins()
+
+    assert "dlt" in plugins
+    echo = plugins["echo"]
+    assert issubclass(echo, IngestionPlugin) and echo.name == "echo"
+    assert get_plugin_class("echo") is echo
+
+
+def test_an_entry_point_that_is_not_a_plugin_is_rejected(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _install_dist_info(tmp_path / "site", "bogus = dlt_test_sources:rows")
+    monkeypatch.syspath_prepend(str(tmp_path / "site"))
+    importlib.invalidate_caches()
+
+    with pytest.raises(TypeError, match="bogus"):
+        discover_plugins()
+
+
+def test_unknown_type_names_the_installed_ones() -> None:
+    with pytest.raises(PluginNotFoundError, match="installed: .*dlt"):
+        get_plugin_class("fivetran")
