@@ -24,16 +24,17 @@ def _instance() -> dg.DagsterInstance:
 
 
 def _summarize(result: dg.ExecuteInProcessResult) -> list[str]:
-    lines = [f"{'asset':<42} {'rows':>10} {'loaded':>10}  snapshot"]
+    """Each bronze table the run materialized: total rows, rows loaded, Iceberg snapshot."""
+    lines = [f"{'bronze table':<42} {'rows':>10} {'loaded':>10}  snapshot"]
     for event in result.get_asset_materialization_events():
-        materialization = event.asset_materialization
-        if materialization is None:
-            continue
+        materialization = event.step_materialization_data.materialization
         metadata = materialization.metadata
+        if "iceberg/snapshot_id" not in metadata:
+            continue  # a dbt model: its answers follow below
         key = materialization.asset_key.to_user_string()
         rows = metadata.get("dagster/row_count")
         loaded = metadata.get("rows_loaded")
-        snapshot = metadata.get("iceberg/snapshot_id")
+        snapshot = metadata["iceberg/snapshot_id"]
         lines.append(f"{key:<42} {_value(rows):>10} {_value(loaded):>10}  {_value(snapshot)}")
     return lines
 
@@ -62,7 +63,12 @@ def main() -> int:
         return 1
     job = defs.resolve_job_def(MAIN_JOB_NAME)
     with _instance() as instance:
-        result = job.execute_in_process(instance=instance, raise_on_error=False)
+        result = job.execute_in_process(
+            instance=instance,
+            raise_on_error=False,
+            # Progress, not Dagster's debug event stream; the UI (`make dev`) has the details.
+            run_config={"loggers": {"console": {"config": {"log_level": "INFO"}}}},
+        )
     print()
     print("\n".join(_summarize(result)))
     if not result.success:

@@ -90,6 +90,8 @@ def build_ingestion_schedules(project: Project) -> list[dg.ScheduleDefinition]:
                 job=job,
                 cron_schedule=pipeline.schedule,
                 description=f"Runs ingestion pipeline {pipeline.name} on '{pipeline.schedule}'.",
+                # The data engineer declared the cron: it runs unattended once deployed.
+                default_status=dg.DefaultScheduleStatus.RUNNING,
             )
         )
     return schedules
