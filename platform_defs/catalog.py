@@ -48,7 +48,8 @@ def _display(value: Any) -> str | None:
 def table_metadata(table: Table) -> dict[str, Any]:
     """Snapshot id, location, schema, total rows and a preview of an Iceberg table."""
     snapshot = table.current_snapshot()
-    total_rows = int(snapshot.summary["total-records"]) if snapshot and snapshot.summary else 0
+    summary = snapshot.summary if snapshot else None
+    total_rows = int(summary.get("total-records") or 0) if summary else 0
     metadata: dict[str, Any] = {
         "iceberg/table": dg.MetadataValue.text(".".join(table.name())),
         "iceberg/snapshot_id": dg.MetadataValue.text(str(snapshot.snapshot_id) if snapshot else ""),

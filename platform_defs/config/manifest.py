@@ -23,7 +23,7 @@ from pydantic import (
     model_validator,
 )
 
-from platform_defs.config.models import SecretRef
+from platform_defs.config.models import FileVersion, SecretRef
 from platform_defs.config.secrets import SecretResolver, SecretValues
 
 RetryCategory = Literal["TRANSIENT", "PERMANENT", "PARTIAL", "CONFIGURATION"]
@@ -229,7 +229,7 @@ class PlatformManifest(_Model):
         json_schema_extra={"$id": "platform-manifest.schema.json"},
     )
 
-    version: int = Field(default=1, description="File format version; only 1 exists.")
+    version: FileVersion = Field(default=1, description="File format version; only 1 exists.")
     plugins: PluginsConfig = Field(
         default_factory=PluginsConfig, description="Plugin defaults and settings."
     )
@@ -241,13 +241,6 @@ class PlatformManifest(_Model):
     secrets: SecretsConfig = Field(
         default_factory=SecretsConfig, description="Secrets backend for every *_ref / secret_refs."
     )
-
-    @field_validator("version")
-    @classmethod
-    def _known_version(cls, value: int) -> int:
-        if value != 1:
-            raise ValueError(f"{value} is not supported (this floe reads version 1)")
-        return value
 
     @model_validator(mode="after")
     def _resolve_local_paths(self, info: ValidationInfo) -> PlatformManifest:

@@ -11,7 +11,14 @@ from __future__ import annotations
 from typing import Annotated, Any, Literal
 
 from croniter import croniter  # type: ignore[import-untyped]  # croniter ships no stubs
-from pydantic import BaseModel, ConfigDict, Field, WithJsonSchema, field_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    WithJsonSchema,
+    field_validator,
+)
 
 SLUG_PATTERN = r"^[a-z][a-z0-9_]*$"
 DESTINATION_PATTERN = r"^[a-z][a-z0-9_]*\.[a-z][a-z0-9_]*$"
@@ -36,6 +43,16 @@ PATTERN_DESCRIPTIONS: dict[str, str] = {
 """How error messages explain each pattern (see :mod:`platform_defs.config.pydantic_issues`)."""
 
 Slug = Annotated[str, Field(pattern=SLUG_PATTERN)]
+
+
+def _supported_version(value: int) -> int:
+    if value != 1:
+        raise ValueError(f"{value} is not supported (this floe reads version 1)")
+    return value
+
+
+FileVersion = Annotated[int, AfterValidator(_supported_version)]
+"""The `version:` of floe.yaml and platform-manifest.yaml (both at format 1)."""
 SecretRef = Annotated[
     str,
     Field(
@@ -220,14 +237,7 @@ class FloeConfig(_Model):
         extra="forbid", title="floe.yaml", json_schema_extra={"$id": "floe.schema.json"}
     )
 
-    version: int = Field(default=1, description="File format version; only 1 exists.")
+    version: FileVersion = Field(default=1, description="File format version; only 1 exists.")
     ingestion: list[IngestionPipeline] = Field(
         default_factory=list, description="Ingestion pipelines; each becomes a Dagster asset."
     )
-
-    @field_validator("version")
-    @classmethod
-    def _known_version(cls, value: int) -> int:
-        if value != 1:
-            raise ValueError(f"{value} is not supported (this floe reads version 1)")
-        return value

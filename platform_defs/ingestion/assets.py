@@ -5,10 +5,10 @@ from typing import Any
 import dagster as dg
 
 from platform_defs.catalog import open_catalog, table_metadata
-from platform_defs.config import IngestionPipeline, Project
+from platform_defs.config import ConfigError, IngestionPipeline, Project
 from platform_defs.ingestion.retry import raise_for_error
-from plugins.base import PermanentIngestionError
-from plugins.registry import get_plugin_class
+from plugins.base import ConfigurationIngestionError, PermanentIngestionError
+from plugins.registry import PluginNotFoundError, get_plugin_class
 
 GROUP_NAME = "ingestion"
 
@@ -43,8 +43,16 @@ def build_ingestion_asset(project: Project, pipeline: IngestionPipeline) -> dg.A
         tags={"floe/pipeline": name},
     )
     def _ingest(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
-        plugin = get_plugin_class(pipeline.type)(project.plugin_context())
-        config = project.ingestion_config(name, resolve_secrets=True)
+        try:
+            plugin = get_plugin_class(pipeline.type)(project.plugin_context())
+            config = project.ingestion_config(name, resolve_secrets=True)
+        except (ConfigError, PluginNotFoundError) as exc:
+            # e.g. a secret ref that does not resolve on this worker: fix config, don't retry.
+            raise_for_error(
+                context,
+                project.manifest.retry,
+                ConfigurationIngestionError("INVALID_CONFIG", str(exc), source=name),
+            )
         result = plugin.run(
             plugin.create_pipeline(config), progress=lambda message: context.log.info(message)
         )

@@ -107,3 +107,27 @@ def test_permanent_failure_fails_at_once(tmp_path: Path, flaky_plugin) -> None:
     failure = result.failure_data_for_node("bronze__flaky")
     assert failure is not None and failure.user_failure_data is not None
     assert failure.user_failure_data.description == "PERMANENT AUTH_FAILED: bad token"
+
+
+def test_unresolvable_secret_is_a_configuration_failure_without_the_value(
+    activity_project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    floe_yaml = activity_project / "floe.yaml"
+    floe_yaml.write_text(
+        floe_yaml.read_text().replace(
+            "    dlt:\n",
+            "    secret_refs:\n      credentials: wearable-bucket-key\n    dlt:\n",
+            1,
+        )
+    )
+    monkeypatch.delenv("FLOE_SECRET_WEARABLE_BUCKET_KEY", raising=False)
+
+    result = _materialize(activity_project, "wearable_daily_activity")
+
+    assert not result.success
+    failure = result.failure_data_for_node("bronze__daily_activity")
+    assert failure is not None and failure.user_failure_data is not None
+    metadata = failure.user_failure_data.metadata
+    assert metadata["error/category"].value == "CONFIGURATION"
+    assert "FLOE_SECRET_WEARABLE_BUCKET_KEY" in metadata["error/message"].value
+    assert _attempts(result) == 1
