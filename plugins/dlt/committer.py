@@ -39,6 +39,8 @@ log = logging.getLogger(__name__)
 
 LOAD_ID_PROPERTY = "floe.load_id"
 PIPELINE_PROPERTY = "floe.pipeline"
+STATE_PROPERTY = "floe.dlt_state"
+"""dlt's pipeline state after the committed package, as dlt encodes it (see ``state.py``)."""
 
 
 @dataclass
@@ -133,15 +135,19 @@ class IcebergCommitter:
 
     # -- public -------------------------------------------------------------------------
 
-    def commit(self, load_id: str, files: Sequence[Path]) -> CommitOutcome:
+    def commit(
+        self, load_id: str, files: Sequence[Path], *, state: str | None = None
+    ) -> CommitOutcome:
         """Commit `files` (one package's parquet for this table) exactly once.
 
         The table itself is created in the same transaction as the first data, so a failed
-        first run leaves no empty table behind either."""
+        first run leaves no empty table behind either. `state` (dlt's encoded pipeline state
+        after this package) goes into the same snapshot summary: data and cursor land
+        together or not at all."""
         outcome = CommitOutcome(load_id=load_id)
         if not files:
             return outcome
-        table = self._load_table()
+        table = self.load_table()
         done = self.find_committed_snapshot(table, load_id) if table is not None else None
         if done is not None:
             outcome.already_committed, outcome.snapshot_id = True, done
@@ -157,7 +163,9 @@ class IcebergCommitter:
             if self.write_disposition == "merge":
                 increment = self._merge_increment(prepared, arrow_schema)
                 outcome.rows = increment.num_rows
-            self._commit_with_retries(load_id, prepared, arrow_schema, increment, outcome)
+            self._commit_with_retries(
+                load_id, prepared, arrow_schema, increment, outcome, state=state
+            )
         finally:
             shutil.rmtree(staging, ignore_errors=True)
         if outcome.table_created:
@@ -175,7 +183,7 @@ class IcebergCommitter:
 
     # -- table ---------------------------------------------------------------------------
 
-    def _load_table(self) -> Table | None:
+    def load_table(self) -> Table | None:
         try:
             return self.catalog.load_table(self.identifier)
         except NoSuchTableError:
@@ -247,8 +255,11 @@ class IcebergCommitter:
 
     # -- commits -------------------------------------------------------------------------
 
-    def _properties(self, load_id: str) -> dict[str, str]:
-        return {LOAD_ID_PROPERTY: load_id, PIPELINE_PROPERTY: self.pipeline_name}
+    def _properties(self, load_id: str, state: str | None) -> dict[str, str]:
+        properties = {LOAD_ID_PROPERTY: load_id, PIPELINE_PROPERTY: self.pipeline_name}
+        if state:
+            properties[STATE_PROPERTY] = state
+        return properties
 
     def _evolve_schema(self, txn: Transaction, arrow_schema: pa.Schema) -> None:
         try:
@@ -269,6 +280,8 @@ class IcebergCommitter:
         arrow_schema: pa.Schema,
         increment: pa.Table | None,
         outcome: CommitOutcome,
+        *,
+        state: str | None = None,
     ) -> None:
         """One atomic commit; on a conflict reload the table and re-apply the same change.
 
@@ -285,13 +298,13 @@ class IcebergCommitter:
                 timeout=300.0,
             ):
                 with attempt:
-                    table = self._load_table()
+                    table = self.load_table()
                     done = self.find_committed_snapshot(table, load_id) if table else None
                     if done is not None:  # an earlier attempt's commit did land after all
                         outcome.snapshot_id = done
                         return
                     txn = self._begin(table, arrow_schema)
-                    properties = self._properties(load_id)
+                    properties = self._properties(load_id, state)
                     register_files = increment is None or (
                         (table is None or table.current_snapshot() is None)
                         and increment.num_rows == outcome.rows_in_files

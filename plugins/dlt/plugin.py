@@ -38,6 +38,7 @@ from plugins.dlt.sources import (
     normalize_identifier,
     source_problems,
 )
+from plugins.dlt.state import LARGE_STATE_CHARS, package_state, restore_state
 
 _SECRET_PROPERTY_WORDS = ("password", "secret", "token", "credential", "key")
 
@@ -176,6 +177,15 @@ class DltIngestionPlugin(IngestionPlugin):
                     say(f"committing {len(pending)} package(s) left by an earlier run")
                     self._commit_packages(handle, committer, outcomes, say)
                     details["recovered_load_ids"] = pending
+                # a fresh working dir (new container, wiped .floe/) continues from the state
+                # committed with the table's data instead of from `initial_value`
+                restored = restore_state(handle.dlt_pipeline, committer.load_table(), config.name)
+                if restored is not None:
+                    details["restored_state"] = restored.as_details()
+                    say(
+                        f"restored dlt state version {restored.version} from snapshot "
+                        f"{restored.snapshot_id} of {config.destination_table}"
+                    )
 
                 resource = build_resource(config, options, self.context.project_dir)
                 phase = time.perf_counter()
@@ -239,11 +249,22 @@ class DltIngestionPlugin(IngestionPlugin):
     ) -> None:
         """Commit every normalized package, oldest first, then retire it from dlt's storage."""
         dlt_pipeline = handle.dlt_pipeline
+        state: str | None = None
         for load_id in sorted(dlt_pipeline.list_normalized_load_packages()):
             files, ignored = _package_files(dlt_pipeline, load_id, handle.table_name)
             if ignored:
                 handle.details.setdefault("ignored_tables", []).extend(ignored)
-            outcome = committer.commit(load_id, files)
+            # a package without state: unchanged since the previous package's (dlt extracts
+            # it only on change), so carry that one over to this commit
+            state = package_state(dlt_pipeline, load_id) or state
+            if state and files:
+                handle.details["dlt_state_chars"] = len(state)
+                if len(state) > LARGE_STATE_CHARS:
+                    say(
+                        f"warning: the dlt state is {len(state):,} characters and is kept in "
+                        "every snapshot summary (many rows sharing the last cursor value?)"
+                    )
+            outcome = committer.commit(load_id, files, state=state)
             outcomes.append(outcome)
             if outcome.already_committed:
                 say(f"load {load_id} was already committed (snapshot {outcome.snapshot_id})")

@@ -30,10 +30,12 @@ from dlt.pipeline.state_sync import migrate_state_to_current
 from pyiceberg.table import Table
 from pyiceberg.table.snapshots import ancestors_of
 
+from plugins.dlt.committer import PIPELINE_PROPERTY, STATE_PROPERTY
+
 log = logging.getLogger(__name__)
 
-STATE_PROPERTY = "floe.dlt_state"
-"""Snapshot summary key: dlt's compressed pipeline state after the committed package."""
+LARGE_STATE_CHARS = 64 * 1024
+"""Above this the run warns: the summary is kept in the table metadata for every snapshot."""
 
 
 def package_state(pipeline: dlt.Pipeline, load_id: str) -> str | None:
@@ -51,8 +53,6 @@ def package_state(pipeline: dlt.Pipeline, load_id: str) -> str | None:
 def find_table_state(table: Table, floe_pipeline: str) -> tuple[int, str] | None:
     """(snapshot id, encoded state) of the newest snapshot of `floe_pipeline` on the table's
     current branch that carries a state. Ancestors only: a snapshot rolled back is not data."""
-    from plugins.dlt.committer import PIPELINE_PROPERTY
-
     for snapshot in ancestors_of(table.current_snapshot(), table.metadata):
         summary = snapshot.summary
         if summary is None or summary.get(PIPELINE_PROPERTY) != floe_pipeline:
@@ -106,9 +106,8 @@ def restore_state(
         return None
     local = pipeline.state
     local_version = local["_state_version"]
-    if (
-        remote["_state_version"] < local_version
-        or remote.get("_version_hash") == local.get("_version_hash")
+    if remote["_state_version"] < local_version or remote.get("_version_hash") == local.get(
+        "_version_hash"
     ):
         return None  # the working dir is as new as the table, or newer: keep it
     # `managed_state()` is dlt's own read-modify-write of the working dir state (public, no
