@@ -16,6 +16,16 @@ POSTGRES_DSN = os.environ.get("FLOE_TEST_POSTGRES_DSN", "postgresql://postgres@1
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
 
+def install_distribution(site: Path, name: str, entry_points: str) -> None:
+    """Write a minimal installed distribution (a dist-info with entry points) into `site`.
+
+    How a third-party package declares a plugin; put `site` on sys.path to "install" it."""
+    dist_info = site / f"{name.replace('-', '_')}-0.0.1.dist-info"
+    dist_info.mkdir(parents=True)
+    (dist_info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {name}\nVersion: 0.0.1\n")
+    (dist_info / "entry_points.txt").write_text(entry_points)
+
+
 @pytest.fixture
 def catalog_properties(tmp_path: Path) -> dict[str, str]:
     """pyiceberg properties for a fresh SQLite catalog with a local warehouse."""

@@ -8,6 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from ..conftest import install_distribution
+
 WEARABLE_CSV = """Id,ActivityDate,TotalSteps,TotalDistance,VeryActiveMinutes,FairlyActiveMinutes,LightlyActiveMinutes,SedentaryMinutes,Calories
 1503960366,4/12/2026,13162,8.5,25,13,328,728,1985
 1503960366,4/13/2026,10735,6.97,21,19,217,776,1797
@@ -101,15 +103,10 @@ class FlakyPlugin(IngestionPlugin):
 def flaky_plugin(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
     """Install `flaky` through the floe.ingestion entry-point group, only for this test."""
     site = tmp_path / "site"
-    dist_info = site / "floe_flaky_plugin-0.0.1.dist-info"
-    dist_info.mkdir(parents=True)
+    install_distribution(
+        site, "floe-flaky-plugin", "[floe.ingestion]\nflaky = floe_flaky_plugin:FlakyPlugin\n"
+    )
     (site / "floe_flaky_plugin.py").write_text(FAKE_PLUGIN_MODULE)
-    (dist_info / "METADATA").write_text(
-        "Metadata-Version: 2.1\nName: floe-flaky-plugin\nVersion: 0.0.1\n"
-    )
-    (dist_info / "entry_points.txt").write_text(
-        "[floe.ingestion]\nflaky = floe_flaky_plugin:FlakyPlugin\n"
-    )
     monkeypatch.syspath_prepend(str(site))
     import importlib
 

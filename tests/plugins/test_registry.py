@@ -10,16 +10,13 @@ import pytest
 from plugins.base import IngestionPlugin
 from plugins.registry import PluginNotFoundError, discover_plugins, get_plugin_class
 
+from ..conftest import install_distribution
+
 pytestmark = pytest.mark.unit
 
 
 def _install_dist_info(site: Path, group_line: str) -> None:
-    dist_info = site / "floe_echo_plugin-0.0.1.dist-info"
-    dist_info.mkdir(parents=True)
-    (dist_info / "METADATA").write_text(
-        "Metadata-Version: 2.1\nName: floe-echo-plugin\nVersion: 0.0.1\n"
-    )
-    (dist_info / "entry_points.txt").write_text(f"[floe.ingestion]\n{group_line}\n")
+    install_distribution(site, "floe-echo-plugin", f"[floe.ingestion]\n{group_line}\n")
 
 
 def test_the_dlt_plugin_is_registered() -> None:
