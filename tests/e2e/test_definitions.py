@@ -34,7 +34,8 @@ def defs() -> dg.Definitions:
     return build_definitions(project)
 
 
-def test_code_location_module_loads() -> None:
+def test_code_location_module_loads(defs: dg.Definitions) -> None:
+    # `defs` first: it runs the set-up step when `make test` has not.
     from platform_defs.definitions import defs as location_defs
 
     assert location_defs.resolve_job_def(MAIN_JOB_NAME) is not None
