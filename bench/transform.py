@@ -41,6 +41,7 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO_ROOT))
 
 from platform_defs.transform.profiles import write_profiles  # noqa: E402
+from tests.catalogs import local_catalog_properties  # noqa: E402
 from tests.dbt.bronze import load_sample_bronze, open_catalog  # noqa: E402
 
 DBT_PROJECT_DIR = REPO_ROOT / "dbt"
@@ -85,13 +86,7 @@ class Env:
 
 
 def make_env(root: Path, sample_dir: Path) -> Env:
-    warehouse = root / "warehouse"
-    warehouse.mkdir(parents=True)
-    properties = {
-        "type": "sql",
-        "uri": f"sqlite:///{root / 'catalog.db'}",
-        "warehouse": warehouse.as_uri(),
-    }
+    properties = local_catalog_properties(root)
     catalog = open_catalog(properties, name=CATALOG_NAME)
     frames = load_sample_bronze(catalog, sample_dir)
     duckdb_path = root / "floe.duckdb"

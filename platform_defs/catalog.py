@@ -8,14 +8,14 @@ import dagster as dg
 from pyiceberg.catalog import Catalog, load_catalog
 from pyiceberg.table import Table
 
-from platform_defs.config import Project
+from plugins.base import PluginContext
 
 PREVIEW_ROWS = 5
 
 
-def open_catalog(project: Project) -> Catalog:
-    """A pyiceberg catalog for the manifest's `catalog` block (the one every plugin writes to)."""
-    context = project.plugin_context()
+def open_catalog(context: PluginContext) -> Catalog:
+    """The manifest's catalog (the one every plugin writes to), from a project's
+    `plugin_context()` so that callers holding one do not resolve it twice."""
     return load_catalog(context.catalog_name, **context.catalog_properties)
 
 
@@ -30,13 +30,13 @@ def table_schema(table: Table) -> dg.TableSchema:
 
 def table_preview(table: Table, rows: int = PREVIEW_ROWS) -> dg.TableMetadataValue:
     """The first rows of the current snapshot, as a Dagster table (values as strings)."""
-    schema = table_schema(table)
+    head = table.scan(limit=rows).to_arrow()
     records = [
         dg.TableRecord(data={key: _display(value) for key, value in row.items()})
-        for row in table.scan(limit=rows).to_arrow().to_pylist()
+        for row in head.to_pylist()
     ]
     text_schema = dg.TableSchema(
-        columns=[dg.TableColumn(name=c.name, type="string") for c in schema.columns]
+        columns=[dg.TableColumn(name=name, type="string") for name in head.column_names]
     )
     return dg.MetadataValue.table(records=records, schema=text_schema)
 

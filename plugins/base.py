@@ -102,7 +102,7 @@ class PluginContext:
     """What the platform gives every plugin: where the catalog is and where to keep state."""
 
     catalog_name: str
-    catalog_properties: Mapping[str, str]
+    catalog_properties: Mapping[str, str] = field(repr=False)
     """Keyword arguments for ``pyiceberg.catalog.load_catalog(catalog_name, **props)``."""
     work_dir: Path
     """A directory the plugin owns for local state (one sub-directory per pipeline)."""

@@ -12,6 +12,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.catalogs import local_catalog_properties
+
 POSTGRES_DSN = os.environ.get("FLOE_TEST_POSTGRES_DSN", "postgresql://postgres@127.0.0.1:5432/test")
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
@@ -29,13 +31,7 @@ def install_distribution(site: Path, name: str, entry_points: str) -> None:
 @pytest.fixture
 def catalog_properties(tmp_path: Path) -> dict[str, str]:
     """pyiceberg properties for a fresh SQLite catalog with a local warehouse."""
-    warehouse = tmp_path / "warehouse"
-    warehouse.mkdir()
-    return {
-        "type": "sql",
-        "uri": f"sqlite:///{tmp_path / 'catalog.db'}",
-        "warehouse": warehouse.as_uri(),
-    }
+    return local_catalog_properties(tmp_path)
 
 
 def _postgres_unavailable_reason() -> str | None:

@@ -23,7 +23,6 @@ from platform_defs.config.manifest import (
     S3Config,
     SecretsConfig,
     StorageConfig,
-    mask_url_password,
 )
 from platform_defs.config.models import (
     AirbyteConnection,
@@ -33,6 +32,7 @@ from platform_defs.config.models import (
     IngestionPipeline,
 )
 from platform_defs.config.secrets import SecretNotFoundError, SecretResolver, env_var_name
+from plugins.redact import mask_url_password
 
 __all__ = [
     "FLOE_FILE",

@@ -9,7 +9,6 @@ that when the platform actually needs the directories.
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import unquote, urlparse
@@ -291,11 +290,3 @@ class PlatformManifest(_Model):
             db_path.parent.mkdir(parents=True, exist_ok=True)
         if self.catalog.warehouse.startswith("file:///"):
             Path(unquote(urlparse(self.catalog.warehouse).path)).mkdir(parents=True, exist_ok=True)
-
-
-_PASSWORD_IN_URL = re.compile(r"(?P<head>://[^/@:]*:)(?P<password>[^@/]*)@")
-
-
-def mask_url_password(url: str) -> str:
-    """``postgresql://user:pw@host/db`` -> ``postgresql://user:***@host/db``."""
-    return _PASSWORD_IN_URL.sub(lambda m: f"{m.group('head')}***@", url)

@@ -16,6 +16,8 @@ from typing import Literal
 
 from pydantic import SecretStr
 
+from plugins.redact import is_secret_key
+
 
 class SecretNotFoundError(LookupError):
     """A secret reference does not resolve. The message names the ref and the place looked."""
@@ -72,15 +74,12 @@ class SecretResolver:
         return {argument: self.resolve(ref) for argument, ref in refs.items()}
 
 
-_SECRET_KEY = re.compile(r"secret|password|token|credential|access-key", re.IGNORECASE)
-
-
 class SecretValues(dict[str, str]):
     """A plain ``dict`` (pyiceberg and dlt take it as is) whose repr hides secret-looking keys,
     so printing a context or catalog properties cannot leak a credential."""
 
     def __repr__(self) -> str:
-        shown = {k: ("***" if _SECRET_KEY.search(k) else v) for k, v in self.items()}
+        shown = {k: ("***" if is_secret_key(k) else v) for k, v in self.items()}
         return repr(shown)
 
     __str__ = __repr__

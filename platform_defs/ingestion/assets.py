@@ -44,7 +44,8 @@ def build_ingestion_asset(project: Project, pipeline: IngestionPipeline) -> dg.A
     )
     def _ingest(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
         try:
-            plugin = get_plugin_class(pipeline.type)(project.plugin_context())
+            plugin_context = project.plugin_context()
+            plugin = get_plugin_class(pipeline.type)(plugin_context)
             config = project.ingestion_config(name, resolve_secrets=True)
         except (ConfigError, PluginNotFoundError) as exc:
             # e.g. a secret ref that does not resolve on this worker: fix config, don't retry.
@@ -73,7 +74,7 @@ def build_ingestion_asset(project: Project, pipeline: IngestionPipeline) -> dg.A
         }
         if result.details:
             metadata["run_details"] = dg.MetadataValue.json(result.details)
-        catalog = open_catalog(project)
+        catalog = open_catalog(plugin_context)
         if catalog.table_exists(config.destination_table):
             metadata.update(table_metadata(catalog.load_table(config.destination_table)))
         else:

@@ -72,13 +72,26 @@ def _source_tables(manifest: Mapping[str, Any]) -> list[str]:
     )
 
 
+def _bronze_tables_read(
+    context: dg.AssetExecutionContext, assets: dg.AssetsDefinition, source_tables: list[str]
+) -> list[str]:
+    """The dbt sources the selected models read directly, and those whose tests are selected."""
+    upstream = {
+        dep for key in context.selected_asset_keys for dep in assets.asset_deps.get(key, ())
+    }
+    upstream |= {check.asset_key for check in context.selected_asset_check_keys}
+    return sorted({".".join(key.path) for key in upstream} & set(source_tables))
+
+
 def build_dbt_assets(project: Project, manifest_path: Path) -> dg.AssetsDefinition:
     manifest = json.loads(manifest_path.read_text())
     source_tables = _source_tables(manifest)
 
     @dbt_assets(manifest=manifest, dagster_dbt_translator=TRANSLATOR, name="floe_dbt")
     def floe_dbt_assets(context: dg.AssetExecutionContext, dbt: DbtCliResource) -> Iterator[Any]:
-        problems = missing_bronze_tables(project, open_catalog(project), source_tables)
+        # Only the bronze tables this run reads: a subset run must not fail on an unrelated one.
+        needed = _bronze_tables_read(context, floe_dbt_assets, source_tables)
+        problems = missing_bronze_tables(project, open_catalog(project.plugin_context()), needed)
         if problems:
             raise dg.Failure(
                 description="; ".join(problems),

@@ -39,8 +39,7 @@ from plugins.dlt.sources import (
     source_problems,
 )
 from plugins.dlt.state import LARGE_STATE_CHARS, package_state, restore_state
-
-_SECRET_PROPERTY_WORDS = ("password", "secret", "token", "credential", "key")
+from plugins.redact import is_secret_key, mask_url_password
 
 
 @dataclass
@@ -120,12 +119,10 @@ class DltIngestionPlugin(IngestionPlugin):
 
     def get_destination_config(self) -> dict[str, Any]:
         properties = {
-            key: value
+            key: mask_url_password(value)
             for key, value in self.context.catalog_properties.items()
-            if not any(word in key.lower() for word in _SECRET_PROPERTY_WORDS)
+            if not is_secret_key(key)
         }
-        if "uri" in properties and "@" in properties["uri"] and ":" in properties["uri"]:
-            properties["uri"] = _mask_password(properties["uri"])
         return {
             "catalog_name": self.context.catalog_name,
             "catalog": properties,
@@ -352,12 +349,3 @@ def _safe_progress(progress: ProgressCallback | None) -> ProgressCallback:
                 pass
 
     return say
-
-
-def _mask_password(uri: str) -> str:
-    scheme, _, rest = uri.partition("://")
-    credentials, at, host = rest.rpartition("@")
-    if not at or ":" not in credentials:
-        return uri
-    user = credentials.split(":", 1)[0]
-    return f"{scheme}://{user}:***@{host}"

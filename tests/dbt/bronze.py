@@ -1,14 +1,14 @@
 """Build bronze Iceberg tables from the sample CSVs the way the dlt plugin lands them.
 
 A stand-in for the ingestion layer in dbt tests and in bench/transform.py: pandas `read_csv`,
-dlt's snake_case column names, the `_dlt_load_id` / `_dlt_id` columns, one Iceberg table per
+dlt's snake_case column names, the `_dlt_load_id` column (the plugin does not add
+`_dlt_id` to Arrow/pandas rows), one Iceberg table per
 CSV in namespace `bronze` of a pyiceberg catalog.
 """
 
 from __future__ import annotations
 
 import re
-import uuid
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -37,7 +37,6 @@ def bronze_frame(csv_path: Path, load_id: str = LOAD_ID) -> pd.DataFrame:
     frame = pd.read_csv(csv_path)
     frame.columns = [snake_case(column) for column in frame.columns]
     frame["_dlt_load_id"] = load_id
-    frame["_dlt_id"] = [uuid.uuid4().hex[:14] for _ in range(len(frame))]
     return frame
 
 

@@ -13,6 +13,7 @@ from dbt.cli.main import dbtRunner, dbtRunnerResult
 from pyiceberg.catalog import Catalog
 
 from platform_defs.transform.profiles import write_profiles
+from tests.catalogs import local_catalog_properties
 from tests.dbt.bronze import load_sample_bronze, open_catalog
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -77,13 +78,7 @@ def reset_duckdb_environment() -> None:
 
 
 def make_dbt_env(root: Path, *, load_samples: bool = True) -> DbtEnv:
-    warehouse = root / "warehouse"
-    warehouse.mkdir(parents=True)
-    properties = {
-        "type": "sql",
-        "uri": f"sqlite:///{root / 'catalog.db'}",
-        "warehouse": warehouse.as_uri(),
-    }
+    properties = local_catalog_properties(root)
     catalog = open_catalog(properties, name=CATALOG_NAME)
     if load_samples:
         load_sample_bronze(catalog, SAMPLE_DATA)

@@ -152,7 +152,7 @@ def _null_id(frame: pd.DataFrame) -> pd.DataFrame:
 
 
 def _duplicate_day(frame: pd.DataFrame) -> pd.DataFrame:
-    duplicate = frame.iloc[[5]].assign(_dlt_id="duplicate-row", total_steps=1)
+    duplicate = frame.iloc[[5]].assign(total_steps=1)
     return pd.concat([frame, duplicate], ignore_index=True)
 
 
@@ -238,9 +238,7 @@ def test_staging_keeps_the_latest_load_of_a_duplicated_day(dbt_env: DbtEnv) -> N
     # If the duplicate-key source test is ever downgraded, staging still holds its grain and
     # the most recent load wins. Build staging only, with source tests excluded.
     frame = bronze_frame(SAMPLE_DATA / "wearable/daily_activity.csv")
-    newer = frame.iloc[[0]].assign(
-        _dlt_load_id="1793491200.9", _dlt_id="newer-load", total_steps=4242
-    )
+    newer = frame.iloc[[0]].assign(_dlt_load_id="1793491200.9", total_steps=4242)
     write_table(dbt_env.catalog, "daily_activity", pd.concat([frame, newer], ignore_index=True))
 
     result = dbt_env.invoke("run", "--select", "stg_wearable__daily_activity")

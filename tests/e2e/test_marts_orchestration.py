@@ -78,6 +78,18 @@ def test_missing_bronze_table_names_the_pipeline(tmp_path: Path) -> None:
     assert "pipeline 'wearable_sleep'" in description
     assert "pipeline 'wearable_daily_activity'" in description
 
+    # A run of one staging model only checks the bronze table that model reads.
+    subset = dg.materialize(
+        [_dbt_assets(project)],
+        resources=_dbt_resources(project),
+        selection=[dg.AssetKey(["staging", "stg_usage__output_port_query_stats_daily"])],
+        raise_on_error=False,
+    )
+    [failure] = [e for e in subset.all_events if e.event_type == dg.DagsterEventType.STEP_FAILURE]
+    description = failure.step_failure_data.user_failure_data.description
+    assert "pipeline 'usage_output_port_query_stats'" in description
+    assert "wearable" not in description
+
 
 def test_bad_bronze_row_fails_its_check_and_blocks_the_wearable_marts(tmp_path: Path) -> None:
     project = _project(tmp_path)

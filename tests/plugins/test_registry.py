@@ -55,3 +55,28 @@ def test_an_entry_point_that_is_not_a_plugin_is_rejected(
 def test_unknown_type_names_the_installed_ones() -> None:
     with pytest.raises(PluginNotFoundError, match="installed: .*dlt"):
         get_plugin_class("fivetran")
+
+
+def test_destination_config_never_shows_credentials(tmp_path: Path) -> None:
+    from plugins.base import PluginContext
+    from plugins.dlt import DltIngestionPlugin
+
+    context = PluginContext(
+        catalog_name="floe",
+        catalog_properties={
+            "type": "sql",
+            "uri": "postgresql+psycopg://floe:hunter2@db:5432/catalog",
+            "warehouse": "s3://lake/warehouse",
+            "s3.secret-access-key": "abc123",
+        },
+        work_dir=tmp_path,
+    )
+
+    shown = DltIngestionPlugin(context).get_destination_config()
+
+    assert shown["catalog"] == {
+        "type": "sql",
+        "uri": "postgresql+psycopg://floe:***@db:5432/catalog",
+        "warehouse": "s3://lake/warehouse",
+    }
+    assert "hunter2" not in repr(context) and "abc123" not in repr(context)
