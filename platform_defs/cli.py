@@ -1,4 +1,4 @@
-"""The ``floe`` command line: ``floe validate | compile | schema``.
+"""The ``floe`` command line: ``floe validate | compile | schema | packages | maintenance``.
 
 Each sub-command is a function ``(args) -> exit code`` registered in :func:`build_parser`;
 new ones (``floe api serve``, ...) add a sub-parser there. Configuration problems print as
@@ -62,6 +62,41 @@ def build_parser() -> argparse.ArgumentParser:
     mode.add_argument("--write", action="store_true", help="write schemas/*.json")
     mode.add_argument("--check", action="store_true", help="exit 1 if schemas/*.json are stale")
     schema.set_defaults(command=cmd_schema)
+
+    packages = commands.add_parser(
+        "packages", help="list, retry or discard load packages set aside as uncommittable"
+    )
+    actions = packages.add_subparsers(title="actions", metavar="ACTION", required=True)
+    list_ = actions.add_parser("list", help="every set-aside package with its reason")
+    _add_project_options(list_)
+    list_.add_argument("--pipeline", help="only this floe.yaml pipeline")
+    list_.add_argument("--json", action="store_true", help="print JSON")
+    list_.set_defaults(command=cmd_packages_list)
+    for name, handler, text in (
+        ("retry", cmd_packages_retry, "commit a set-aside package now (after fixing the cause)"),
+        ("discard", cmd_packages_discard, "delete a set-aside package for good"),
+    ):
+        action = actions.add_parser(name, help=text)
+        action.add_argument("pipeline", help="the floe.yaml pipeline name")
+        action.add_argument("load_id", help="the package's load id (see `floe packages list`)")
+        _add_project_options(action)
+        action.set_defaults(command=handler)
+
+    maintenance = commands.add_parser(
+        "maintenance", help="expire snapshots, remove orphan files, compact the bronze tables"
+    )
+    _add_project_options(maintenance)
+    maintenance.add_argument(
+        "--dry-run", action="store_true", help="only print what would be removed or rewritten"
+    )
+    maintenance.add_argument(
+        "--table",
+        action="append",
+        metavar="NAMESPACE.TABLE",
+        help="only this floe.yaml destination (repeatable; default: every destination)",
+    )
+    maintenance.add_argument("--verbose", "-v", action="store_true", help="list every file")
+    maintenance.set_defaults(command=cmd_maintenance)
     return parser
 
 
@@ -147,6 +182,88 @@ def cmd_schema(args: argparse.Namespace) -> int:
             print(f"wrote {path}")
         return 0
     sys.stdout.write(schema.render(schema.json_schemas()))
+    return 0
+
+
+def _dlt_plugin(project: Project) -> Any:
+    from plugins.dlt import DltIngestionPlugin
+
+    return DltIngestionPlugin(project.plugin_context("dlt"))
+
+
+def cmd_packages_list(args: argparse.Namespace) -> int:
+    project = load_project(args.project_dir)
+    if args.pipeline:
+        project.pipeline(args.pipeline)  # an unknown name is an error, not an empty list
+    packages = [p.as_dict() for p in _dlt_plugin(project).set_aside_packages(args.pipeline)]
+    if args.json:
+        print(json.dumps(packages, indent=2))
+        return 0
+    if not packages:
+        print("no set-aside packages")
+        return 0
+    for package in packages:
+        print(
+            f"{package['pipeline']}  {package['load_id']}  {package['rows']:,} rows  "
+            f"set aside {package['set_aside_at']}  [{package['category']}/{package['code']}] "
+            f"{package['message']}"
+        )
+    return 0
+
+
+def cmd_packages_retry(args: argparse.Namespace) -> int:
+    project = load_project(args.project_dir)
+    config = project.ingestion_config(args.pipeline, resolve_secrets=False)
+    plugin = _dlt_plugin(project)
+    try:
+        outcome = plugin.retry_set_aside(config, args.load_id, progress=print)
+    except LookupError as exc:
+        print(f"floe: {exc}", file=sys.stderr)
+        return 1
+    except Exception as exc:  # the package stays set aside; say why in one line
+        from plugins.dlt.errors import to_ingestion_error
+
+        error = to_ingestion_error(exc, source=args.pipeline)
+        print(
+            f"floe: retry failed: [{error.category}/{error.code}] {error.message}", file=sys.stderr
+        )
+        return 1
+    state = "was already committed" if outcome.already_committed else "committed"
+    print(f"{args.load_id} {state} (snapshot {outcome.snapshot_id}, {outcome.rows:,} rows)")
+    return 0
+
+
+def cmd_packages_discard(args: argparse.Namespace) -> int:
+    project = load_project(args.project_dir)
+    project.pipeline(args.pipeline)
+    try:
+        _dlt_plugin(project).discard_set_aside(args.pipeline, args.load_id)
+    except LookupError as exc:
+        print(f"floe: {exc}", file=sys.stderr)
+        return 1
+    print(f"discarded {args.load_id} of {args.pipeline}")
+    return 0
+
+
+def cmd_maintenance(args: argparse.Namespace) -> int:
+    # Imported here: the other commands need neither pyiceberg nor Dagster.
+    from platform_defs.maintenance import describe, maintained_tables, run_maintenance
+
+    project = load_project(args.project_dir)
+    known = maintained_tables(project)
+    unknown = [table for table in args.table or [] if table not in known]
+    if unknown:
+        print(
+            f"floe: not a floe.yaml destination: {', '.join(unknown)} "
+            f"(known: {', '.join(known) or 'none'})",
+            file=sys.stderr,
+        )
+        return 2
+    for report in run_maintenance(project, args.table or known, dry_run=args.dry_run):
+        print(describe(report))
+        if args.verbose:
+            for uri in report.removed:
+                print(f"  {'would remove' if args.dry_run else 'removed'} {uri}")
     return 0
 
 

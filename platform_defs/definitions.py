@@ -7,6 +7,7 @@ import dagster as dg
 from platform_defs.config import Project, load_project
 from platform_defs.ingestion.assets import ingestion_definitions
 from platform_defs.jobs import main_job_definitions
+from platform_defs.maintenance.jobs import maintenance_definitions
 from platform_defs.transform.assets import transform_definitions
 
 
@@ -15,6 +16,7 @@ def build_definitions(project: Project) -> dg.Definitions:
         ingestion_definitions(project),
         transform_definitions(project),
         main_job_definitions(),
+        maintenance_definitions(project),
     )
 
 

@@ -14,7 +14,10 @@ from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, ClassVar, Literal
+from typing import TYPE_CHECKING, Any, ClassVar, Literal
+
+if TYPE_CHECKING:  # the shared write path imports this module's errors
+    from plugins.iceberg import CommitOutcome
 
 WriteDisposition = Literal["append", "replace", "merge"]
 
@@ -141,6 +144,34 @@ class IngestionConfig:
         return self.destination_table.split(".", 1)[1]
 
 
+def _never_cancelled() -> bool:
+    return False
+
+
+@dataclass(frozen=True)
+class RunContext:
+    """Which run a load belongs to: what the platform tells a plugin for one run."""
+
+    run_id: str | None = None
+    """The orchestrator's run id (Dagster's), recorded with every commit of the run."""
+    partition_key: str | None = None
+    """The partition being materialized, for partitioned assets."""
+    files: tuple[str, ...] | None = None
+    """For file sources: exactly these files (names relative to the source's directory), as
+    a landing-zone sensor chose them; None reads whatever the source's glob matches."""
+    is_cancelled: Callable[[], bool] = field(default=_never_cancelled, repr=False)
+    """True once the run was asked to stop: plugins check it between phases."""
+
+
+@dataclass(frozen=True)
+class PhaseSeconds:
+    """Wall time of each phase of a run (None: the phase did not run)."""
+
+    extract: float | None = None
+    normalize: float | None = None
+    commit: float | None = None
+
+
 @dataclass(frozen=True)
 class IngestionResult:
     """The outcome of one run. On failure, `error` is set and `success` is False."""
@@ -152,8 +183,12 @@ class IngestionResult:
     error: IngestionError | None = None
     snapshot_id: int | None = None
     """The Iceberg snapshot this run committed (None when nothing was committed)."""
+    commits: list[CommitOutcome] = field(default_factory=list)
+    """One entry per load the run committed (or found committed): rows, files, bytes."""
+    phases: PhaseSeconds = field(default_factory=PhaseSeconds)
+    run_id: str | None = None
     details: dict[str, Any] = field(default_factory=dict)
-    """Plugin-specific figures (load ids, files, phases' durations) for run metadata."""
+    """Plugin-specific extras (dlt pipeline name, restored state) for run metadata."""
 
 
 ProgressCallback = Callable[[str], None]
@@ -183,9 +218,16 @@ class IngestionPlugin(ABC):
         """Build the runnable pipeline (a dlt pipeline, an Airbyte connection handle)."""
 
     @abstractmethod
-    def run(self, pipeline: Any, *, progress: ProgressCallback | None = None) -> IngestionResult:
+    def run(
+        self,
+        pipeline: Any,
+        *,
+        progress: ProgressCallback | None = None,
+        run_context: RunContext | None = None,
+    ) -> IngestionResult:
         """Execute the pipeline. Never raises for data/source failures: returns a result with
-        `error` set to an :class:`IngestionError` subclass."""
+        `error` set to an :class:`IngestionError` subclass. Commits go through the shared
+        write path (``plugins.iceberg.TableCommitter``)."""
 
     @abstractmethod
     def get_destination_config(self) -> dict[str, Any]:

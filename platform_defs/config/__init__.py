@@ -17,6 +17,7 @@ from platform_defs.config.loader import (
 from platform_defs.config.manifest import (
     CatalogConfig,
     IngestionPluginSettings,
+    MaintenancePolicy,
     PlatformManifest,
     PluginsConfig,
     RetryPolicy,
@@ -47,6 +48,7 @@ __all__ = [
     "Incremental",
     "IngestionPipeline",
     "IngestionPluginSettings",
+    "MaintenancePolicy",
     "PlatformManifest",
     "PluginsConfig",
     "Project",

@@ -48,6 +48,15 @@ def check_manifest(manifest: PlatformManifest) -> list[Finding]:
                 f"got {retry.max_delay_seconds:g}",
             )
         )
+    maintenance = manifest.maintenance
+    if maintenance.target_file_bytes <= maintenance.small_file_bytes:
+        findings.append(
+            (
+                ("maintenance", "target_file_bytes"),
+                f"must be > small_file_bytes ({maintenance.small_file_bytes}), "
+                f"got {maintenance.target_file_bytes}",
+            )
+        )
     if manifest.secrets.backend == "file" and not manifest.secrets.directory:
         findings.append((("secrets", "directory"), "required when backend is 'file'"))
     return findings

@@ -22,10 +22,11 @@ from pydantic import (
     model_validator,
 )
 
-from platform_defs.config.models import FileVersion, SecretRef
+from platform_defs.config.models import FileVersion, SecretRef, valid_cron
 from platform_defs.config.secrets import SecretResolver, SecretValues
 
 RetryCategory = Literal["TRANSIENT", "PERMANENT", "PARTIAL", "CONFIGURATION"]
+MiB = 1024 * 1024
 
 
 class _Model(BaseModel):
@@ -194,6 +195,64 @@ class RetryPolicy(_Model):
         return str(category) in self.retryable_categories
 
 
+class MaintenancePolicy(_Model):
+    """Retention and compaction of every bronze table, applied by the `floe_maintenance` job."""
+
+    schedule: str = Field(
+        default="0 3 * * *",
+        description="Cron expression (5 fields, or @daily/...) of the floe_maintenance schedule.",
+    )
+    expire_snapshots_older_than_days: float = Field(
+        default=7,
+        ge=0,
+        description="Snapshots older than this are expired (with the files only they reference).",
+    )
+    keep_last_snapshots: int = Field(
+        default=5,
+        ge=1,
+        description="The newest snapshots always kept, however old (the current one included).",
+    )
+    orphan_files_older_than_hours: float = Field(
+        default=24,
+        ge=1,
+        description=(
+            "Files under a table's data/ and metadata/ that no snapshot or metadata file "
+            "references are deleted once older than this: a younger one may belong to a "
+            "commit still in flight."
+        ),
+    )
+    metadata_previous_versions_max: int = Field(
+        default=10,
+        ge=1,
+        description=(
+            "Previous metadata.json files a table keeps; set on each table as Iceberg's "
+            "write.metadata.previous-versions-max with write.metadata.delete-after-commit."
+            "enabled=true, so every later commit deletes the older ones."
+        ),
+    )
+    compact_when_small_files_at_least: int = Field(
+        default=10,
+        ge=2,
+        description="A table is compacted when it has at least this many small data files.",
+    )
+    small_file_bytes: int = Field(
+        default=32 * MiB, ge=1, description="A data file smaller than this is a small file."
+    )
+    target_file_bytes: int = Field(
+        default=128 * MiB,
+        ge=1,
+        description=(
+            "Compaction rewrites small files in groups of up to this many bytes (on disk), each "
+            "group into one file; it bounds the memory a rewrite needs."
+        ),
+    )
+
+    @field_validator("schedule")
+    @classmethod
+    def _valid_cron(cls, value: str) -> str:
+        return valid_cron(value)
+
+
 class SecretsConfig(_Model):
     """Where secret references are resolved. Values are read at use, never stored or logged."""
 
@@ -220,7 +279,7 @@ class SecretsConfig(_Model):
 
 
 class PlatformManifest(_Model):
-    """``platform-manifest.yaml``: catalog, storage, retries and secrets for the platform."""
+    """``platform-manifest.yaml``: catalog, storage, retries, table maintenance and secrets."""
 
     model_config = ConfigDict(
         extra="forbid",
@@ -237,6 +296,10 @@ class PlatformManifest(_Model):
         default_factory=StorageConfig, description="Local working area and object storage."
     )
     retry: RetryPolicy = Field(default_factory=RetryPolicy, description="Retry policy.")
+    maintenance: MaintenancePolicy = Field(
+        default_factory=MaintenancePolicy,
+        description="Snapshot expiry, orphan file removal and compaction of the bronze tables.",
+    )
     secrets: SecretsConfig = Field(
         default_factory=SecretsConfig, description="Secrets backend for every *_ref / secret_refs."
     )

@@ -51,6 +51,17 @@ def _supported_version(value: int) -> int:
     return value
 
 
+def valid_cron(value: str) -> str:
+    """`value` if it is a cron expression Dagster accepts, else a ValueError naming it."""
+    # Same rule as Dagster's is_valid_cron_string: croniter-valid and exactly 5 fields.
+    if not croniter.is_valid(value) or len(croniter.expand(value)[0]) != 5:
+        raise ValueError(
+            f"{value!r} is not a valid cron expression "
+            "(5 fields: minute hour day-of-month month day-of-week, or @hourly/@daily/...)"
+        )
+    return value
+
+
 FileVersion = Annotated[int, AfterValidator(_supported_version)]
 """The `version:` of floe.yaml and platform-manifest.yaml (both at format 1)."""
 SecretRef = Annotated[
@@ -188,15 +199,7 @@ class IngestionPipeline(_Model):
     @field_validator("schedule")
     @classmethod
     def _valid_cron(cls, value: str | None) -> str | None:
-        if value is None:
-            return None
-        # Same rule as Dagster's is_valid_cron_string: croniter-valid and exactly 5 fields.
-        if not croniter.is_valid(value) or len(croniter.expand(value)[0]) != 5:
-            raise ValueError(
-                f"{value!r} is not a valid cron expression "
-                "(5 fields: minute hour day-of-month month day-of-week, or @hourly/@daily/...)"
-            )
-        return value
+        return None if value is None else valid_cron(value)
 
     @property
     def namespace(self) -> str:

@@ -7,7 +7,7 @@ import dagster as dg
 from platform_defs.catalog import open_catalog, table_metadata
 from platform_defs.config import ConfigError, IngestionPipeline, Project
 from platform_defs.ingestion.retry import raise_for_error
-from plugins.base import ConfigurationIngestionError, PermanentIngestionError
+from plugins.base import ConfigurationIngestionError, PermanentIngestionError, RunContext
 from plugins.registry import PluginNotFoundError, get_plugin_class
 
 GROUP_NAME = "ingestion"
@@ -16,6 +16,13 @@ GROUP_NAME = "ingestion"
 def asset_key(pipeline: IngestionPipeline) -> dg.AssetKey:
     """`<namespace>/<table>`: the same key dagster-dbt gives the dbt source `namespace.table`."""
     return dg.AssetKey(pipeline.destination.split("."))
+
+
+def pool_name(pipeline: IngestionPipeline) -> str:
+    """The pipeline's own Dagster concurrency pool: with the instance's ``default_limit: 1``
+    and ``granularity: run`` (dagster.yaml), a schedule, sensor or backfill never starts a
+    second run of a pipeline while one is in progress (dlt's working dir is not shareable)."""
+    return f"floe_pipeline_{pipeline.name}"
 
 
 def _description(pipeline: IngestionPipeline) -> str:
@@ -41,6 +48,7 @@ def build_ingestion_asset(project: Project, pipeline: IngestionPipeline) -> dg.A
             "floe/write_disposition": pipeline.write_disposition,
         },
         tags={"floe/pipeline": name},
+        pool=pool_name(pipeline),
     )
     def _ingest(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
         try:
@@ -54,8 +62,15 @@ def build_ingestion_asset(project: Project, pipeline: IngestionPipeline) -> dg.A
                 project.manifest.retry,
                 ConfigurationIngestionError("INVALID_CONFIG", str(exc), source=name),
             )
+        run_context = RunContext(
+            run_id=context.run_id,
+            partition_key=context.partition_key if context.has_partition_key else None,
+            is_cancelled=lambda: _is_cancelling(context),
+        )
         result = plugin.run(
-            plugin.create_pipeline(config), progress=lambda message: context.log.info(message)
+            plugin.create_pipeline(config),
+            progress=lambda message: context.log.info(message),
+            run_context=run_context,
         )
         if result.error is not None:
             raise_for_error(context, project.manifest.retry, result.error)
@@ -84,6 +99,14 @@ def build_ingestion_asset(project: Project, pipeline: IngestionPipeline) -> dg.A
         return dg.MaterializeResult(metadata=metadata)
 
     return _ingest
+
+
+def _is_cancelling(context: dg.AssetExecutionContext) -> bool:
+    run = context.instance.get_run_by_id(context.run_id)
+    return run is not None and run.status in (
+        dg.DagsterRunStatus.CANCELING,
+        dg.DagsterRunStatus.CANCELED,
+    )
 
 
 def build_ingestion_schedules(project: Project) -> list[dg.ScheduleDefinition]:

@@ -118,6 +118,12 @@ class DltPluginSettings(BaseModel):
     commit_attempts: int = Field(
         default=5, ge=1, description="Attempts at the Iceberg commit on a commit conflict."
     )
+    lock_timeout_seconds: float = Field(
+        default=600,
+        ge=0,
+        description="How long a run waits for another run of the same pipeline (outside "
+        "Dagster's per-pipeline concurrency pool) before failing as TRANSIENT/PIPELINE_BUSY.",
+    )
 
 
 def format_validation_error(exc: ValidationError, prefix: str = "") -> list[tuple[str, str]]:

@@ -1,16 +1,21 @@
 """The default, embedded ingestion plugin: dlt for the source side, our catalog for Iceberg.
 
-dlt does what it is best at — sources, incremental state, schema inference and evolution,
-normalization to rotated parquet files — and this plugin commits each normalized load package
-to the Iceberg table itself, through the platform catalog, in one atomic transaction tagged
-with the load id (see ``committer.py`` for why not dlt's own Iceberg path).
-``pipeline.load()`` is never called.
+dlt does what it is best at — sources, incremental state, schema inference, normalization to
+rotated parquet files — and each normalized load package is committed to the Iceberg table
+through the platform's shared write path (``plugins.iceberg``): one transaction per package,
+tagged with the load id. ``pipeline.load()`` is never called: dlt's own Iceberg path reads a
+whole load into memory and rewrites it, and registers the table in a throwaway catalog unless
+configured otherwise.
+
+One run per pipeline at a time: the working dir is locked for the whole run (Dagster adds a
+concurrency pool per pipeline on top), because dlt's local state and packages are not safe to
+share. A package that cannot be committed for a reason a retry will not fix is set aside
+(``set_aside.py``) so the next run goes on.
 """
 
 from __future__ import annotations
 
 import os
-import shutil
 import time
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
@@ -19,26 +24,40 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 import dlt
+from dlt.common.schema import Schema
+from filelock import FileLock, Timeout
 from pydantic import ValidationError
 from pyiceberg.catalog import load_catalog
 
 from plugins.base import (
     ConfigurationIngestionError,
     IngestionConfig,
+    IngestionError,
     IngestionPlugin,
     IngestionResult,
+    PermanentIngestionError,
+    PhaseSeconds,
     ProgressCallback,
+    RunContext,
+    TransientIngestionError,
 )
-from plugins.dlt.committer import CommitOutcome, IcebergCommitter
 from plugins.dlt.errors import to_ingestion_error
 from plugins.dlt.options import DltOptions, DltPluginSettings, format_validation_error
+from plugins.dlt.set_aside import (
+    SetAsidePackage,
+    discard,
+    find_set_aside,
+    list_set_aside,
+    set_aside_package,
+)
 from plugins.dlt.sources import (
     build_incremental,
     build_resource,
     normalize_identifier,
     source_problems,
 )
-from plugins.dlt.state import LARGE_STATE_CHARS, package_state, restore_state
+from plugins.dlt.state import LARGE_STATE_CHARS, STATE_PROPERTY, package_state, restore_state
+from plugins.iceberg import CommitOutcome, Load, TableCommitter
 from plugins.redact import is_secret_key, mask_url_password
 
 
@@ -53,10 +72,6 @@ class DltPipeline:
     """The table's name in dlt's normalized package (snake_case of the destination's)."""
     details: dict[str, Any] = field(default_factory=dict)
 
-    @property
-    def staging_dir(self) -> Path:
-        return self.work_dir / "staging"
-
 
 def _dlt_settings_env(settings: DltPluginSettings) -> dict[str, str]:
     """dlt configuration for our runs, as dlt reads it (environment variables)."""
@@ -68,10 +83,18 @@ def _dlt_settings_env(settings: DltPluginSettings) -> dict[str, str]:
     for section in ("EXTRACT", "NORMALIZE"):
         for key, value in writer.items():
             env[f"{section}__DATA_WRITER__{key}"] = value
-    # downstream picks "latest load wins" by _dlt_load_id, so Arrow rows carry it too
-    env["NORMALIZE__PARQUET_NORMALIZER__ADD_DLT_LOAD_ID"] = "true"
+    # Arrow rows get `_dlt_load_id` from the commit (a constant column added while the files
+    # are written with field ids): asking normalize for it would rewrite every file twice
+    env["NORMALIZE__PARQUET_NORMALIZER__ADD_DLT_LOAD_ID"] = "false"
     env["NORMALIZE__PARQUET_NORMALIZER__ADD_DLT_ID"] = str(settings.add_dlt_id_to_arrow).lower()
     return env
+
+
+RUN_ID_PROPERTY = "floe.run_id"
+PARTITION_PROPERTY = "floe.partition_key"
+LOAD_ID_COLUMN = "_dlt_load_id"
+LOAD_COLUMNS = ("_dlt_load_id", "_dlt_id")
+"""dlt's per-load columns: they differ on every load, so a merge never compares them."""
 
 
 @contextmanager
@@ -154,9 +177,16 @@ class DltIngestionPlugin(IngestionPlugin):
             table_name=normalize_identifier(config.table),
         )
 
-    def run(self, pipeline: Any, *, progress: ProgressCallback | None = None) -> IngestionResult:
+    def run(
+        self,
+        pipeline: Any,
+        *,
+        progress: ProgressCallback | None = None,
+        run_context: RunContext | None = None,
+    ) -> IngestionResult:
         handle: DltPipeline = pipeline
         config = handle.config
+        run = run_context or RunContext()
         started = time.perf_counter()
         say = _safe_progress(progress)
         outcomes: list[CommitOutcome] = []
@@ -164,7 +194,10 @@ class DltIngestionPlugin(IngestionPlugin):
         try:
             settings = self.settings
             options = DltOptions.model_validate(dict(config.options))
-            with _environment(_dlt_settings_env(settings)):
+            with (
+                _working_dir_lock(handle.work_dir, config.name, settings, say),
+                _environment(_dlt_settings_env(settings)),
+            ):
                 committer = self._committer(handle, settings, say)
                 # a previous run may have crashed after normalize: finish its packages first
                 if handle.dlt_pipeline.list_extracted_load_packages():
@@ -172,7 +205,7 @@ class DltIngestionPlugin(IngestionPlugin):
                 pending = list(handle.dlt_pipeline.list_normalized_load_packages())
                 if pending:
                     say(f"committing {len(pending)} package(s) left by an earlier run")
-                    self._commit_packages(handle, committer, outcomes, say)
+                    self._commit_packages(handle, committer, outcomes, say, run)
                     details["recovered_load_ids"] = pending
                 # a fresh working dir (new container, wiped .floe/) continues from the state
                 # committed with the table's data instead of from `initial_value`
@@ -183,8 +216,14 @@ class DltIngestionPlugin(IngestionPlugin):
                         f"restored dlt state version {restored.version} from snapshot "
                         f"{restored.snapshot_id} of {config.destination_table}"
                     )
+                # the table is the schema: dlt infers each load's types afresh instead of
+                # from whatever its local schema remembers (variant columns otherwise)
+                _forget_local_schemas(handle.dlt_pipeline)
 
-                resource = build_resource(config, options, self.context.project_dir)
+                _stop_if_cancelled(run, config.name)
+                resource = build_resource(
+                    config, options, self.context.project_dir, only_files=run.files
+                )
                 phase = time.perf_counter()
                 say(f"extracting {config.source}")
                 handle.dlt_pipeline.extract(resource, loader_file_format="parquet")
@@ -196,8 +235,9 @@ class DltIngestionPlugin(IngestionPlugin):
                 rows = (info.row_counts if info else {}).get(handle.table_name, 0)
                 say(f"extracted and normalized {rows:,} rows")
 
+                _stop_if_cancelled(run, config.name)
                 phase = time.perf_counter()
-                self._commit_packages(handle, committer, outcomes, say)
+                self._commit_packages(handle, committer, outcomes, say, run)
                 details["commit_seconds"] = round(time.perf_counter() - phase, 3)
         except Exception as exc:
             error = to_ingestion_error(exc, source=config.name, secrets=config.secrets)
@@ -210,6 +250,7 @@ class DltIngestionPlugin(IngestionPlugin):
                 started,
                 error=error,
                 handle_details=handle.details,
+                run_id=run.run_id,
             )
         return self._result(
             config.destination_table,
@@ -218,39 +259,82 @@ class DltIngestionPlugin(IngestionPlugin):
             details,
             started,
             handle_details=handle.details,
+            run_id=run.run_id,
         )
+
+    # -- set-aside packages (`floe packages`) ----------------------------------------------
+
+    def set_aside_packages(self, pipeline: str | None = None) -> list[SetAsidePackage]:
+        return list_set_aside(Path(self.context.work_dir), pipeline)
+
+    def retry_set_aside(
+        self, config: IngestionConfig, load_id: str, *, progress: ProgressCallback | None = None
+    ) -> CommitOutcome:
+        """Commit a set-aside package now (through the same write path and idempotency: a
+        package already committed is not committed again), then remove it. Its dlt state is
+        not committed: the pipeline's cursors stay where later runs left them."""
+        say = _safe_progress(progress)
+        package = find_set_aside(Path(self.context.work_dir), config.name, load_id)
+        settings = self.settings
+        work_dir = Path(self.context.work_dir) / config.name
+        with _working_dir_lock(work_dir, config.name, settings, say):
+            catalog = load_catalog(
+                self.context.catalog_name, **dict(self.context.catalog_properties)
+            )
+            committer = TableCommitter(
+                catalog,
+                config.destination_table,
+                writer=config.name,
+                attempts=settings.commit_attempts,
+                progress=say,
+            )
+            outcome = committer.commit(_load(config, load_id, package.files, state=None))
+            discard(package)
+        return outcome
+
+    def discard_set_aside(self, pipeline: str, load_id: str) -> None:
+        discard(find_set_aside(Path(self.context.work_dir), pipeline, load_id))
 
     # -- helpers -------------------------------------------------------------------------
 
     def _committer(
         self, handle: DltPipeline, settings: DltPluginSettings, say: ProgressCallback
-    ) -> IcebergCommitter:
+    ) -> TableCommitter:
         catalog = load_catalog(self.context.catalog_name, **dict(self.context.catalog_properties))
-        return IcebergCommitter(
+        return TableCommitter(
             catalog,
             handle.config.destination_table,
-            write_disposition=handle.config.write_disposition,
-            primary_key=[normalize_identifier(key) for key in handle.config.primary_key],
-            pipeline_name=handle.config.name,
-            staging_dir=handle.staging_dir,
-            commit_attempts=settings.commit_attempts,
+            writer=handle.config.name,
+            attempts=settings.commit_attempts,
             progress=say,
         )
 
     def _commit_packages(
         self,
         handle: DltPipeline,
-        committer: IcebergCommitter,
+        committer: TableCommitter,
         outcomes: list[CommitOutcome],
         say: ProgressCallback,
+        run: RunContext,
     ) -> None:
-        """Commit every normalized package, oldest first, then retire it from dlt's storage."""
+        """Commit every normalized package, oldest first, then retire it from dlt's storage.
+
+        A package that fails for a reason a retry cannot fix (a schema change Iceberg cannot
+        apply, a missing primary key) is set aside with the reason, and so is every later
+        package (their state builds on it); the working dir's dlt state is then reset so the
+        next run continues from the state committed in the table. A retryable failure (a
+        commit conflict, an unreachable catalog) leaves the packages for the next attempt."""
         dlt_pipeline = handle.dlt_pipeline
         state: str | None = None
-        for load_id in sorted(dlt_pipeline.list_normalized_load_packages()):
-            files, ignored = _package_files(dlt_pipeline, load_id, handle.table_name)
-            if ignored:
-                handle.details.setdefault("ignored_tables", []).extend(ignored)
+        load_ids = sorted(dlt_pipeline.list_normalized_load_packages())
+        for position, load_id in enumerate(load_ids):
+            files, others = _package_files(dlt_pipeline, load_id, handle.table_name)
+            if others:
+                handle.details.setdefault("ignored_files", []).extend(others)
+                say(
+                    f"warning: package {load_id} holds data this pipeline does not land "
+                    f"(not committed): {', '.join(others)}"
+                )
             # a package without state: unchanged since the previous package's (dlt extracts
             # it only on change), so carry that one over to this commit
             state = package_state(dlt_pipeline, load_id) or state
@@ -261,19 +345,50 @@ class DltIngestionPlugin(IngestionPlugin):
                         f"warning: the dlt state is {len(state):,} characters and is kept in "
                         "every snapshot summary (many rows sharing the last cursor value?)"
                     )
-            outcome = committer.commit(load_id, files, state=state)
+            try:
+                outcome = committer.commit(_load(handle.config, load_id, files, state, run))
+            except Exception as exc:
+                error = to_ingestion_error(exc, source=handle.config.name)
+                if not _retry_may_fix(error):
+                    self._set_aside(handle, load_ids[position:], error, say)
+                raise
             outcomes.append(outcome)
             if outcome.already_committed:
                 say(f"load {load_id} was already committed (snapshot {outcome.snapshot_id})")
             elif outcome.snapshot_id is not None:
                 say(
                     f"committed snapshot {outcome.snapshot_id} ({outcome.rows:,} rows, "
-                    f"{len(files)} files) to {handle.config.destination_table}"
+                    f"{len(outcome.files)} files, {outcome.bytes_written:,} bytes) to "
+                    f"{handle.config.destination_table}"
                 )
             else:
-                say(f"load {load_id} had no rows for {handle.config.destination_table}")
+                say(f"load {load_id}: nothing new for {handle.config.destination_table}")
             _retire_package(dlt_pipeline, load_id)
-        shutil.rmtree(handle.staging_dir, ignore_errors=True)
+
+    def _set_aside(
+        self,
+        handle: DltPipeline,
+        load_ids: list[str],
+        error: IngestionError,
+        say: ProgressCallback,
+    ) -> None:
+        first = load_ids[0]
+        for load_id in load_ids:
+            files, _ = _package_files(handle.dlt_pipeline, load_id, handle.table_name)
+            reason = error.to_dict()
+            if load_id != first:
+                reason = {
+                    **reason,
+                    "message": f"follows set-aside package {first}: {error.message}",
+                }
+            target = set_aside_package(
+                handle.work_dir, handle.config.name, load_id, files, reason=reason
+            )
+            say(f"set aside package {load_id} in {target}: {reason['message']}")
+        # the working dir's state and schema advanced past the set-aside data: start the next
+        # run from the last state committed with the table instead
+        handle.dlt_pipeline.drop()
+        handle.details["set_aside_load_ids"] = load_ids
 
     def _result(
         self,
@@ -285,6 +400,7 @@ class DltIngestionPlugin(IngestionPlugin):
         *,
         error: Any = None,
         handle_details: Mapping[str, Any] | None = None,
+        run_id: str | None = None,
     ) -> IngestionResult:
         committed = [o for o in outcomes if not o.already_committed and o.snapshot_id is not None]
         snapshot_ids = [o.snapshot_id for o in outcomes if o.snapshot_id is not None]
@@ -295,10 +411,13 @@ class DltIngestionPlugin(IngestionPlugin):
             "snapshot_ids": snapshot_ids,
             **(handle_details or {}),
         }
-        merged = [o for o in committed if o.rows_updated is not None]
+        details["commits"] = [o.as_details() for o in outcomes]
+        details["bytes_written"] = sum(o.bytes_written for o in outcomes)
+        merged = [o for o in outcomes if o.rows_updated is not None and not o.already_committed]
         if merged:
             details["rows_updated"] = sum(o.rows_updated or 0 for o in merged)
             details["rows_inserted"] = sum(o.rows_inserted or 0 for o in merged)
+            details["rows_unchanged"] = sum(o.rows_unchanged or 0 for o in merged)
         return IngestionResult(
             success=success,
             rows_loaded=sum(o.rows for o in committed),
@@ -306,6 +425,13 @@ class DltIngestionPlugin(IngestionPlugin):
             duration_seconds=time.perf_counter() - started,
             error=error,
             snapshot_id=snapshot_ids[-1] if snapshot_ids else None,
+            commits=list(outcomes),
+            phases=PhaseSeconds(
+                extract=details.get("extract_seconds"),
+                normalize=details.get("normalize_seconds"),
+                commit=details.get("commit_seconds"),
+            ),
+            run_id=run_id,
             details=details,
         )
 
@@ -313,8 +439,9 @@ class DltIngestionPlugin(IngestionPlugin):
 def _package_files(
     dlt_pipeline: dlt.Pipeline, load_id: str, table_name: str
 ) -> tuple[list[Path], list[str]]:
-    """The package's parquet files for our table (in the order dlt wrote them) and the names
-    of any other data tables it holds (dlt's own `_dlt_*` tables are expected and skipped)."""
+    """The package's parquet files for our table (in the order dlt wrote them), and what
+    else it holds that this pipeline does not land: other tables (child tables of nested
+    data) and non-parquet files, as ``table: file`` (dlt's own ``_dlt_*`` tables excepted)."""
     info = dlt_pipeline.get_load_package_info(load_id)
     files: list[Path] = []
     others: set[str] = set()
@@ -323,9 +450,82 @@ def _package_files(
         if name == table_name and job.file_path.endswith(".parquet"):
             files.append(Path(job.file_path))
         elif not name.startswith("_dlt"):
-            others.add(name)
+            others.add(f"{name}: {Path(job.file_path).name}")
     files.sort(key=lambda path: (path.stat().st_mtime_ns, path.name))
     return files, sorted(others)
+
+
+def _load(
+    config: IngestionConfig,
+    load_id: str,
+    files: list[Path],
+    state: str | None,
+    run: RunContext | None = None,
+) -> Load:
+    properties = {STATE_PROPERTY: state} if state else {}
+    if run is not None and run.run_id:
+        properties[RUN_ID_PROPERTY] = run.run_id
+    if run is not None and run.partition_key:
+        properties[PARTITION_PROPERTY] = run.partition_key
+    return Load(
+        load_id=load_id,
+        files=files,
+        mode=config.write_disposition,
+        primary_key=[normalize_identifier(key) for key in config.primary_key],
+        ignore_in_comparison=LOAD_COLUMNS,
+        constant_columns={LOAD_ID_COLUMN: load_id},
+        properties=properties,
+    )
+
+
+def _stop_if_cancelled(run: RunContext, pipeline: str) -> None:
+    if run.is_cancelled():
+        raise PermanentIngestionError(
+            "CANCELLED", f"run of {pipeline} was cancelled", source=pipeline
+        )
+
+
+def _retry_may_fix(error: IngestionError) -> bool:
+    return isinstance(error, TransientIngestionError) or error.retryable
+
+
+def _forget_local_schemas(dlt_pipeline: dlt.Pipeline) -> None:
+    """Empty dlt's stored schemas (not its state): the table's schema decides evolution.
+
+    Kept under the same names (an empty schema each): dlt expects the pipeline's schemas to
+    exist, and infers the tables of an empty one afresh from the data."""
+    for name in list(dlt_pipeline.schema_names):
+        dlt_pipeline.schemas.save_schema(Schema(name))
+
+
+@contextmanager
+def _working_dir_lock(
+    work_dir: Path, pipeline: str, settings: DltPluginSettings, say: ProgressCallback
+) -> Iterator[None]:
+    """Hold the pipeline's working-dir lock for the whole run (an OS lock: released when the
+    process dies, even by SIGKILL)."""
+    work_dir.mkdir(parents=True, exist_ok=True)
+    lock = FileLock(work_dir / ".floe.lock")
+    try:
+        lock.acquire(timeout=0)
+    except Timeout:
+        say(
+            f"another run of {pipeline} holds {lock.lock_file}: waiting up to "
+            f"{settings.lock_timeout_seconds}s"
+        )
+        try:
+            lock.acquire(timeout=settings.lock_timeout_seconds)
+        except Timeout:
+            raise TransientIngestionError(
+                "PIPELINE_BUSY",
+                f"another run of pipeline {pipeline} is still in progress "
+                f"(lock {lock.lock_file} held for more than {settings.lock_timeout_seconds}s)",
+                source=pipeline,
+            ) from None
+    try:
+        yield
+    finally:
+        lock.release()
 
 
 def _retire_package(dlt_pipeline: dlt.Pipeline, load_id: str) -> None:

@@ -100,7 +100,10 @@ def _read_files(
 
 
 def filesystem_resource(
-    config: IngestionConfig, options: DltOptions, project_dir: Path
+    config: IngestionConfig,
+    options: DltOptions,
+    project_dir: Path,
+    only_files: tuple[str, ...] | None = None,
 ) -> DltResource:
     from dlt.sources.filesystem import filesystem
 
@@ -120,6 +123,9 @@ def filesystem_resource(
         client_kwargs=fs.client_kwargs,
         **secrets,
     )
+    if only_files is not None:  # the files a landing-zone sensor chose, nothing else
+        chosen = set(only_files)
+        files.add_filter(lambda item: item["relative_path"] in chosen)
     reader = dlt.transformer(name=config.table)(_read_files)(
         fmt=str(fs.format), reader_options=fs.reader_options
     )
@@ -196,10 +202,23 @@ def _single_resource(data: Any, config: IngestionConfig, options: DltOptions) ->
     return dlt.resource(data, name=config.table)
 
 
-def build_resource(config: IngestionConfig, options: DltOptions, project_dir: Path) -> DltResource:
+def build_resource(
+    config: IngestionConfig,
+    options: DltOptions,
+    project_dir: Path,
+    *,
+    only_files: tuple[str, ...] | None = None,
+) -> DltResource:
     """The entry's one resource, hinted, with its table named after the destination."""
     if config.source == FILESYSTEM:
-        resource = filesystem_resource(config, options, project_dir)
+        resource = filesystem_resource(config, options, project_dir, only_files)
+    elif only_files is not None:
+        raise ConfigurationIngestionError(
+            "UNSUPPORTED_FILE_LIST",
+            f"source {config.source} does not read files: an explicit file list applies to "
+            f"{FILESYSTEM} only",
+            source=config.name,
+        )
     else:
         resource = _single_resource(_call_source(config, options), config, options)
     resource.max_table_nesting = options.max_table_nesting

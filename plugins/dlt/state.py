@@ -30,9 +30,12 @@ from dlt.pipeline.state_sync import migrate_state_to_current
 from pyiceberg.table import Table
 from pyiceberg.table.snapshots import ancestors_of
 
-from plugins.dlt.committer import PIPELINE_PROPERTY, STATE_PROPERTY
+from plugins.iceberg import WRITER_PROPERTY as PIPELINE_PROPERTY
 
 log = logging.getLogger(__name__)
+
+STATE_PROPERTY = "floe.dlt_state"
+"""dlt's pipeline state after the committed package, as dlt encodes it."""
 
 LARGE_STATE_CHARS = 64 * 1024
 """Above this the run warns: the summary is kept in the table metadata for every snapshot."""

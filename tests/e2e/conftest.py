@@ -86,7 +86,7 @@ class FlakyPlugin(IngestionPlugin):
     def create_pipeline(self, config):
         return config
 
-    def run(self, pipeline, *, progress=None):
+    def run(self, pipeline, *, progress=None, run_context=None):
         CALLS.append(pipeline.name)
         if pipeline.source == "transient":
             error = TransientIngestionError("RATE_LIMITED", "slow down", source="fake")

@@ -8,6 +8,7 @@ import pytest
 from platform_defs.config import load_project
 from platform_defs.definitions import build_definitions
 from platform_defs.jobs import MAIN_JOB_NAME
+from platform_defs.maintenance.jobs import MAINTENANCE_JOB_NAME, MAINTENANCE_SCHEDULE_NAME, op_name
 from platform_defs.transform.prepare import prepare
 from platform_defs.transform.project import dbt_project
 
@@ -104,3 +105,17 @@ def test_dbt_tests_are_asset_checks_including_bronze_source_tests(defs: dg.Defin
 def test_main_job_selects_everything(defs: dg.Definitions) -> None:
     job = defs.resolve_job_def(MAIN_JOB_NAME)
     assert BRONZE <= set(job.asset_layer.selected_asset_keys)
+
+
+def test_maintenance_job_covers_every_bronze_table_on_its_own_schedule(
+    defs: dg.Definitions,
+) -> None:
+    job = defs.resolve_job_def(MAINTENANCE_JOB_NAME)
+    tables = {".".join(key.path) for key in BRONZE}
+    assert {node.name for node in job.nodes} == {op_name(table) for table in tables}
+    schedule = defs.resolve_schedule_def(MAINTENANCE_SCHEDULE_NAME)
+    assert schedule.cron_schedule == load_project(REPO_ROOT).manifest.maintenance.schedule
+    assert schedule.default_status == dg.DefaultScheduleStatus.RUNNING
+    # Ops, not assets: the main job (every asset) never runs maintenance.
+    main_nodes = {node.name for node in defs.resolve_job_def(MAIN_JOB_NAME).nodes}
+    assert not {node.name for node in job.nodes} & main_nodes

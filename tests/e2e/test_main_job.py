@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import shutil
 from pathlib import Path
+from typing import Any
 
 import dagster as dg
 import duckdb
@@ -20,6 +21,7 @@ from platform_defs.transform.prepare import write_project_profiles
 from platform_defs.transform.project import marts_path
 
 from ..conftest import REPO_ROOT
+from ..iceberg_checks import field_id_problems, reader_mismatches
 
 pytestmark = pytest.mark.e2e
 
@@ -71,6 +73,33 @@ def test_bronze_tables_hold_the_sample_rows(run_project: Path, main_result) -> N
     for table, csv_file in expected.items():
         rows = catalog.load_table(table).scan().to_arrow().num_rows
         assert rows == _csv_rows(run_project / "sample_data" / csv_file), table
+
+
+def _bronze_tables(run_project: Path) -> dict[str, Any]:
+    context = load_project(run_project).plugin_context()
+    catalog = load_catalog(context.catalog_name, **context.catalog_properties)
+    names = sorted(".".join(identifier) for identifier in catalog.list_tables("bronze"))
+    assert names, "the run left no bronze table"
+    return {name: catalog.load_table(name) for name in names}
+
+
+def test_bronze_files_carry_the_iceberg_field_ids(run_project: Path, main_result) -> None:  # type: ignore[no-untyped-def]
+    """Readers other than pyiceberg find columns by Parquet field id only (issue #6)."""
+    problems = [
+        problem
+        for name, table in _bronze_tables(run_project).items()
+        for problem in field_id_problems(table, name)
+    ]
+    assert not problems, "data files without the Iceberg field ids:\n" + "\n".join(problems)
+
+
+def test_bronze_tables_read_the_same_in_daft(run_project: Path, main_result) -> None:  # type: ignore[no-untyped-def]
+    problems = [
+        problem
+        for name, table in _bronze_tables(run_project).items()
+        for problem in reader_mismatches(table, name)
+    ]
+    assert not problems, "daft and pyiceberg read differently:\n" + "\n".join(problems)
 
 
 def test_marts_answer_the_questions(run_project: Path, main_result) -> None:  # type: ignore[no-untyped-def]

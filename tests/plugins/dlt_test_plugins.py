@@ -15,7 +15,9 @@ class EchoIngestionPlugin(IngestionPlugin):
     def create_pipeline(self, config: IngestionConfig) -> IngestionConfig:
         return config
 
-    def run(self, pipeline: Any, *, progress: ProgressCallback | None = None) -> IngestionResult:
+    def run(
+        self, pipeline: Any, *, progress: ProgressCallback | None = None, run_context: Any = None
+    ) -> IngestionResult:
         return IngestionResult(success=True, rows_loaded=0, tables_created=[], duration_seconds=0)
 
     def get_destination_config(self) -> dict[str, Any]:

@@ -225,12 +225,15 @@ def _snapshot_load_ids(catalog: Catalog, table: str) -> list[str | None]:
     return [s.summary.get("floe.load_id") for s in catalog.load_table(table).snapshots()]
 
 
-def test_crash_before_commit_leaves_table_untouched_then_commits_once(
+def test_unexpected_commit_error_sets_the_package_aside_and_the_next_run_goes_on(
     plugin_context: PluginContext,
     make_entry: Callable[..., IngestionConfig],
     fresh_catalog: Callable[[], Catalog],
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
+    """An error raised inside the commit (before it reached the catalog) that a retry cannot
+    fix: the table is untouched, the written file removed, the package set aside with the
+    reason, and the next run is not wedged by it. (Real crashes: tests/crash/.)"""
     config = make_entry("people", config={"count": 3})
     first = run(plugin_context, config)
     table_before = fresh_catalog().load_table("bronze.people")
@@ -238,16 +241,16 @@ def test_crash_before_commit_leaves_table_untouched_then_commits_once(
     real_commit = Transaction.commit_transaction
     calls = {"n": 0}
 
-    def crash_once(self: Transaction):
+    def fail_once(self: Transaction):
         calls["n"] += 1
         if calls["n"] == 1:
-            raise RuntimeError("simulated crash between normalize and commit")
+            raise RuntimeError("simulated bug between normalize and commit")
         return real_commit(self)
 
-    monkeypatch.setattr(Transaction, "commit_transaction", crash_once)
-    crashed = run(plugin_context, config)
-    assert not crashed.success and crashed.error.code == "UNEXPECTED_ERROR"
-    assert "simulated crash" in crashed.error.message
+    monkeypatch.setattr(Transaction, "commit_transaction", fail_once)
+    failed_run = run(plugin_context, config)
+    assert not failed_run.success and failed_run.error.code == "UNEXPECTED_ERROR"
+    assert "simulated bug" in failed_run.error.message
 
     table_after = fresh_catalog().load_table("bronze.people")
     assert table_after.metadata == table_before.metadata  # not a single metadata change
@@ -255,43 +258,44 @@ def test_crash_before_commit_leaves_table_untouched_then_commits_once(
     assert len(list(data_dir.iterdir())) == 1  # the uncommitted file was removed again
 
     plugin = DltIngestionPlugin(plugin_context)
-    pending = list(plugin.create_pipeline(config).dlt_pipeline.list_normalized_load_packages())
-    assert len(pending) == 1  # the crashed package waits in dlt's storage
+    assert not list(plugin.create_pipeline(config).dlt_pipeline.list_normalized_load_packages())
+    (aside,) = plugin.set_aside_packages("people")
+    assert aside.reason["code"] == "UNEXPECTED_ERROR" and aside.rows == 3
+    assert failed_run.details["set_aside_load_ids"] == [aside.load_id]
 
-    recovered = run(plugin_context, config)  # commits the crashed package, then a new one
+    recovered = run(plugin_context, config)  # not wedged: a new package, committed
+    assert recovered.success and "recovered_load_ids" not in recovered.details
+    assert fresh_catalog().load_table("bronze.people").scan().to_arrow().num_rows == 6
 
-    assert recovered.success
-    assert recovered.details["recovered_load_ids"] == pending
+    outcome = plugin.retry_set_aside(config, aside.load_id)  # `floe packages retry`
+    assert outcome.snapshot_id is not None and outcome.rows == 3
+    assert not plugin.set_aside_packages("people")
     load_ids = _snapshot_load_ids(fresh_catalog(), "bronze.people")
-    assert len(load_ids) == len(set(load_ids)) == 3  # first, the recovered one, the new one
-    assert load_ids[0] == first.details["load_ids"][0]
-    data = fresh_catalog().load_table("bronze.people").scan().to_arrow()
-    assert data.num_rows == 9
-    assert sorted(data.group_by("_dlt_load_id").aggregate([]).column(0).to_pylist()) == sorted(
-        load_ids
-    )
+    assert len(load_ids) == len(set(load_ids)) == 3
+    assert load_ids[0] == first.details["load_ids"][0] and load_ids[-1] == aside.load_id
+    assert fresh_catalog().load_table("bronze.people").scan().to_arrow().num_rows == 9
 
 
-def test_crash_on_first_commit_creates_no_table(
+def test_error_on_first_commit_creates_no_table(
     plugin_context: PluginContext,
     make_entry: Callable[..., IngestionConfig],
     fresh_catalog: Callable[[], Catalog],
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    def crash(self: Transaction):
-        raise RuntimeError("simulated crash")
+    def fail(self: Transaction):
+        raise RuntimeError("simulated bug")
 
-    monkeypatch.setattr(CreateTableTransaction, "commit_transaction", crash)
+    monkeypatch.setattr(CreateTableTransaction, "commit_transaction", fail)
     assert not run(plugin_context, make_entry("people")).success
     assert not fresh_catalog().table_exists("bronze.people")
     warehouse = Path(plugin_context.catalog_properties["warehouse"].removeprefix("file://"))
-    assert not list(warehouse.rglob("*.parquet"))  # the placed file was removed again
+    assert not list(warehouse.rglob("*.parquet"))  # the written file was removed again
 
     monkeypatch.undo()
     monkeypatch.syspath_prepend(str(Path(__file__).parent))
     recovered = run(plugin_context, make_entry("people"))
     assert recovered.success and recovered.tables_created == ["bronze.people"]
-    assert fresh_catalog().load_table("bronze.people").scan().to_arrow().num_rows == 6
+    assert fresh_catalog().load_table("bronze.people").scan().to_arrow().num_rows == 3
 
 
 def test_crash_after_commit_before_cleanup_is_not_committed_twice(

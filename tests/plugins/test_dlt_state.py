@@ -17,7 +17,7 @@ from pyiceberg.table import Transaction
 import plugins.dlt.plugin as plugin_module
 from plugins.base import IngestionConfig, IngestionResult, PluginContext
 from plugins.dlt import DltIngestionPlugin
-from plugins.dlt.committer import STATE_PROPERTY
+from plugins.dlt.state import STATE_PROPERTY
 
 pytestmark = pytest.mark.integration
 

@@ -44,7 +44,9 @@ class FakeDltPlugin(IngestionPlugin):
     def create_pipeline(self, config: IngestionConfig) -> Any:
         raise NotImplementedError
 
-    def run(self, pipeline: Any, *, progress: Any = None) -> IngestionResult:
+    def run(
+        self, pipeline: Any, *, progress: Any = None, run_context: Any = None
+    ) -> IngestionResult:
         raise NotImplementedError
 
     def get_destination_config(self) -> dict[str, Any]:

@@ -1,0 +1,193 @@
+"""Changed-rows-only merge: which rows of a load are new or changed, which files hold the rows
+they replace.
+
+pyiceberg's ``upsert`` compares whole rows, so columns that differ on every load (dlt's
+``_dlt_load_id``/``_dlt_id``, a landing file's name) make every matched row look changed and it
+rewrites the table each run. Here only the *business* columns are compared: a row whose
+business columns are unchanged is not rewritten, a load with nothing new commits nothing, and
+only the data files that hold a replaced row are rewritten (copy-on-write at file granularity;
+files whose key range cannot overlap the load are not even read).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.compute as pc
+from pyiceberg.expressions import (
+    AlwaysTrue,
+    And,
+    BooleanExpression,
+    GreaterThanOrEqual,
+    LessThanOrEqual,
+)
+from pyiceberg.table import FileScanTask, Table
+from pyiceberg.types import DoubleType, FloatType, IntegerType, LongType, StringType
+
+from plugins.iceberg.files import read_data_files
+
+_ROW = "__floe_row"
+_POS = "__floe_pos"
+_PRUNABLE = (IntegerType, LongType, FloatType, DoubleType, StringType)
+
+
+@dataclass
+class MergePlan:
+    """What merging a load into the table's current snapshot takes."""
+
+    rows_to_write: pa.Table
+    """The load's rows that are new or changed (the others are already in the table)."""
+    rewrites: list[tuple[FileScanTask, pa.Array]] = field(default_factory=list)
+    """Data files holding rows the load replaces, with the positions of those rows."""
+    rows_inserted: int = 0
+    rows_updated: int = 0
+    rows_unchanged: int = 0
+    files_read: int = 0
+
+    @property
+    def is_noop(self) -> bool:
+        return self.rows_to_write.num_rows == 0 and not self.rewrites
+
+
+def last_row_wins(rows: pa.Table, keys: Sequence[str]) -> pa.Table:
+    """Drop all but the last row of each primary key (the order the source produced them)."""
+    if rows.num_rows == 0:
+        return rows
+    indexed = rows.append_column(_ROW, pa.array(range(rows.num_rows), pa.int64()))
+    last = indexed.group_by(list(keys), use_threads=False).aggregate([(_ROW, "max")])
+    if last.num_rows == rows.num_rows:
+        return rows
+    positions = last.column(f"{_ROW}_max")
+    return rows.take(pc.take(positions, pc.sort_indices(positions)))
+
+
+def key_range_filter(table: Table, rows: pa.Table, keys: Sequence[str]) -> BooleanExpression:
+    """min <= key <= max for each orderable key column: lets the scan skip data files whose
+    column statistics show they cannot hold any of the load's keys."""
+    schema = table.schema()
+    expression: BooleanExpression = AlwaysTrue()
+    for key in keys:
+        try:
+            field_type = schema.find_field(key).field_type
+        except ValueError:
+            continue
+        if not isinstance(field_type, _PRUNABLE) or rows.column(key).null_count:
+            continue
+        bounds = pc.min_max(rows.column(key))
+        low, high = bounds["min"].as_py(), bounds["max"].as_py()
+        if low is None or high is None:
+            continue
+        expression = And(expression, GreaterThanOrEqual(key, low), LessThanOrEqual(key, high))
+    return expression
+
+
+def _same(left: pa.ChunkedArray, right: pa.ChunkedArray) -> pa.Array:
+    """Row-wise equality where null equals null."""
+    if right.type != left.type:
+        right = right.cast(left.type)
+    try:
+        equal = pc.fill_null(pc.equal(left, right), False)
+        both_null = pc.and_(pc.is_null(left), pc.is_null(right))
+        return pc.or_(equal, both_null)
+    except (pa.ArrowNotImplementedError, pa.ArrowInvalid):  # nested types: compare values
+        return pa.array(
+            [a == b for a, b in zip(left.to_pylist(), right.to_pylist(), strict=True)], pa.bool_()
+        )
+
+
+def plan_merge(
+    table: Table,
+    increment: pa.Table,
+    keys: Sequence[str],
+    ignore_in_comparison: Sequence[str] = (),
+) -> MergePlan:
+    """Compare `increment` (one row per key, in table-compatible types) with the table.
+
+    Memory: the increment and, one data file at a time, the key and business columns of a
+    candidate file."""
+    metadata, io = table.metadata, table.io
+    table_columns = {f.name for f in table.schema().fields}
+    compared = [
+        name
+        for name in increment.column_names
+        if name in table_columns and name not in keys and name not in ignore_in_comparison
+    ]
+    # a column new to the table: a matched row with a value there has changed
+    added = [
+        name
+        for name in increment.column_names
+        if name not in table_columns and name not in keys and name not in ignore_in_comparison
+    ]
+    tasks = list(table.scan(row_filter=key_range_filter(table, increment, keys)).plan_files())
+    plan = MergePlan(rows_to_write=increment, files_read=len(tasks))
+    if not tasks or increment.num_rows == 0:
+        plan.rows_inserted = increment.num_rows
+        return plan
+
+    right_keys = increment.select(list(keys)).append_column(
+        _ROW, pa.array(range(increment.num_rows), pa.int64())
+    )
+    matched: list[pa.Array] = []
+    changed: list[pa.Array] = []
+    for task in tasks:
+        existing = read_data_files(metadata, io, [task], list(keys) + compared)
+        if existing.num_rows == 0:
+            continue
+        left_keys = existing.select(list(keys)).append_column(
+            _POS, pa.array(range(existing.num_rows), pa.int64())
+        )
+        # join on the keys alone (Arrow joins carry no nested columns), in the table's types
+        for key in keys:
+            target = left_keys.schema.field(key).type
+            if right_keys.schema.field(key).type != target:
+                index = right_keys.schema.get_field_index(key)
+                right_keys = right_keys.set_column(index, key, right_keys.column(key).cast(target))
+        pairs = left_keys.join(right_keys, keys=list(keys), join_type="inner", use_threads=False)
+        if pairs.num_rows == 0:
+            continue
+        positions, rows = pairs.column(_POS), pairs.column(_ROW)
+        same = pa.array([True] * pairs.num_rows, pa.bool_())
+        for column in compared:
+            before = existing.column(column).take(positions)
+            after = increment.column(column).take(rows)
+            same = pc.and_(same, _same(before, after))
+        differs = pc.invert(same)
+        for column in added:
+            differs = pc.or_(differs, pc.is_valid(increment.column(column).take(rows)))
+        matched.append(rows.combine_chunks())
+        changed.append(pc.filter(rows, differs).combine_chunks())
+        replaced = pc.filter(positions, differs).combine_chunks()
+        if len(replaced):
+            plan.rewrites.append((task, replaced))
+
+    matched_rows = pc.unique(pa.concat_arrays(matched)) if matched else pa.array([], pa.int64())
+    changed_rows = pc.unique(pa.concat_arrays(changed)) if changed else pa.array([], pa.int64())
+    all_rows = pa.array(range(increment.num_rows), pa.int64())
+    new_rows = pc.filter(all_rows, pc.invert(pc.is_in(all_rows, value_set=matched_rows)))
+    write = pc.sort_indices(pa.concat_arrays([new_rows, changed_rows]))
+    write_rows = pc.take(pa.concat_arrays([new_rows, changed_rows]), write)
+    plan.rows_to_write = increment.take(write_rows)
+    plan.rows_inserted = len(new_rows)
+    plan.rows_updated = len(changed_rows)
+    plan.rows_unchanged = len(matched_rows) - len(changed_rows)
+    return plan
+
+
+def remaining_rows(table: Table, task: FileScanTask, drop_positions: pa.Array) -> pa.Table:
+    """All columns of one data file (current schema) without the rows at `drop_positions`."""
+    rows = read_data_files(table.metadata, table.io, [task], [])
+    keep = pc.invert(pc.is_in(pa.array(range(rows.num_rows), pa.int64()), value_set=drop_positions))
+    return rows.filter(keep)
+
+
+def describe(plan: MergePlan) -> dict[str, Any]:
+    return {
+        "rows_inserted": plan.rows_inserted,
+        "rows_updated": plan.rows_updated,
+        "rows_unchanged": plan.rows_unchanged,
+        "files_read": plan.files_read,
+        "files_rewritten": len(plan.rewrites),
+    }
