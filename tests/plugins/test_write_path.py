@@ -15,7 +15,7 @@ import pyarrow.parquet as pq
 import pytest
 from filelock import FileLock
 from pyiceberg.catalog import Catalog
-from pyiceberg.exceptions import CommitStateUnknownException
+from pyiceberg.exceptions import CommitStateUnknownException, ValidationException
 from pyiceberg.table import Transaction
 
 from plugins.base import ErrorCategory, IngestionConfig, IngestionResult, PluginContext
@@ -384,3 +384,28 @@ def test_parquet_written_by_the_commit_carries_the_load_id(
     assert set(data.column("_dlt_load_id").to_pylist()) == set(result.details["load_ids"])
     for path in live_files(fresh_catalog(), "bronze.typed"):
         assert "_dlt_load_id" in pq.read_schema(path.removeprefix("file://")).names
+
+
+def test_a_replace_conflict_is_retried_by_the_commit_itself(
+    plugin_context: PluginContext,
+    make_entry: Callable[..., IngestionConfig],
+    fresh_catalog: Callable[[], Catalog],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """pyiceberg reports a conflicting overwrite as ValidationException: retried like a
+    CommitFailedException (reload, re-apply), not left to a whole-step retry."""
+    config = make_entry("people", config={"count": 3}, write_disposition="replace")
+    ok(plugin_context, config)
+    real_commit = Transaction.commit_transaction
+    calls = {"n": 0}
+
+    def conflict_once(self: Transaction) -> Any:
+        calls["n"] += 1
+        if calls["n"] == 1:
+            raise ValidationException("a concurrent delete removed a file this replace reads")
+        return real_commit(self)
+
+    monkeypatch.setattr(Transaction, "commit_transaction", conflict_once)
+    result = ok(plugin_context, config)
+    assert result.commits[-1].attempts == 2
+    assert fresh_catalog().load_table("bronze.people").scan().to_arrow().num_rows == 3
