@@ -426,6 +426,8 @@ def remove_orphan_files(
         for stored in list_files(table.io, directory)
         if stored.modified < cutoff and file_key(stored.uri) not in referenced
     ]
+    if dry_run:
+        return orphans
     return [orphan for orphan in orphans if delete_file(table.io, orphan.uri)]
 
 
