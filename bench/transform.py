@@ -15,8 +15,8 @@ rows at 100), it measures:
 * narrowing: the Iceberg scan of every table with all columns vs only the columns staging
   reads (`selected_fields`), to show what narrowing the read could gain.
 
-Figures are medians over `--repeats` runs. Timers only, no assertions (ARCHITECTURE.md: bench/
-measures, tests do not time).
+Figures are medians over `--repeats` runs. Timers only, no assertions (README.md, "Tests and
+benchmarks": bench/ measures, tests do not time).
 """
 
 from __future__ import annotations

@@ -80,9 +80,11 @@ def _dlt_settings_env(settings: DltPluginSettings) -> dict[str, str]:
         "BUFFER_MAX_ITEMS": str(settings.buffer_max_items),
     }
     env = {"RUNTIME__DLTHUB_TELEMETRY": "false"}
-    for section in ("EXTRACT", "NORMALIZE"):
+    # the global section: dlt 1.31's extract does not read EXTRACT__DATA_WRITER__* (one file
+    # per load however large), normalize reads both
+    for section in ("", "NORMALIZE__"):
         for key, value in writer.items():
-            env[f"{section}__DATA_WRITER__{key}"] = value
+            env[f"{section}DATA_WRITER__{key}"] = value
     # Arrow rows get `_dlt_load_id` from the commit (a constant column added while the files
     # are written with field ids): asking normalize for it would rewrite every file twice
     env["NORMALIZE__PARQUET_NORMALIZER__ADD_DLT_LOAD_ID"] = "false"

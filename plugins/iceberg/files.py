@@ -18,11 +18,16 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 from pyiceberg.expressions import AlwaysTrue
 from pyiceberg.io import FileIO
-from pyiceberg.io.pyarrow import ArrowScan, parquet_file_to_data_file
+from pyiceberg.io.pyarrow import (
+    ArrowScan,
+    _get_parquet_writer_kwargs,  # no public accessor for the table's parquet write options
+    parquet_file_to_data_file,
+)
 from pyiceberg.manifest import DataFile
-from pyiceberg.table import FileScanTask
+from pyiceberg.table import FileScanTask, TableProperties
 from pyiceberg.table.locations import load_location_provider
 from pyiceberg.table.metadata import TableMetadata
+from pyiceberg.utils.properties import property_as_int
 
 log = logging.getLogger(__name__)
 
@@ -67,6 +72,16 @@ class DataFileWriter:
         self._provider = load_location_provider(metadata.location, metadata.properties)
         self._count = 0
         self.written: list[WrittenFile] = []
+        # the table's write properties (codec, page sizes), read the way pyiceberg reads them
+        self._writer_options = _get_parquet_writer_kwargs(metadata.properties)
+        self._row_group_rows = (
+            property_as_int(
+                metadata.properties,
+                TableProperties.PARQUET_ROW_GROUP_LIMIT,
+                TableProperties.PARQUET_ROW_GROUP_LIMIT_DEFAULT,
+            )
+            or TableProperties.PARQUET_ROW_GROUP_LIMIT_DEFAULT
+        )
 
     @property
     def locations(self) -> list[str]:
@@ -88,15 +103,26 @@ class DataFileWriter:
         self._count += 1
         location = self._provider.new_data_location(data_file_name=name)
         rows = 0
+        pending: list[pa.RecordBatch] = []
+        pending_rows = 0
         output = self.io.new_output(location)
         with output.create(overwrite=True) as stream:
-            with pq.ParquetWriter(stream, schema, store_decimal_as_integer=True) as writer:
+            with pq.ParquetWriter(
+                stream, schema, store_decimal_as_integer=True, **self._writer_options
+            ) as writer:
+                # row groups of the table's `write.parquet.row-group-limit`, as pyiceberg's own
+                # writer makes them: memory is bounded by one row group, not the load
                 for batch in _chain(first, iterator):
-                    if batch.num_rows:
-                        writer.write_batch(
-                            _aligned(batch, schema, constants or {}), row_group_size=1 << 20
-                        )
-                        rows += batch.num_rows
+                    if not batch.num_rows:
+                        continue
+                    pending.append(_aligned(batch, schema, constants or {}))
+                    pending_rows += batch.num_rows
+                    rows += batch.num_rows
+                    if pending_rows >= self._row_group_rows:
+                        writer.write_table(pa.Table.from_batches(pending, schema=schema))
+                        pending, pending_rows = [], 0
+                if pending:
+                    writer.write_table(pa.Table.from_batches(pending, schema=schema))
         data_file = parquet_file_to_data_file(self.io, self.metadata, location)
         written = WrittenFile(data_file, rows, data_file.file_size_in_bytes)
         self.written.append(written)
@@ -119,7 +145,8 @@ def _chain(first: pa.RecordBatch, rest: Iterator[pa.RecordBatch]) -> Iterator[pa
 
 def parquet_batches(path: Path, batch_rows: int = WRITE_BATCH_ROWS) -> Iterator[pa.RecordBatch]:
     """A local parquet file's rows, streamed."""
-    yield from pq.ParquetFile(path).iter_batches(batch_size=batch_rows)
+    # pre_buffer=False: with pre-buffering pyarrow keeps every row group it read in memory
+    yield from pq.ParquetFile(path, pre_buffer=False).iter_batches(batch_size=batch_rows)
 
 
 def read_data_files(

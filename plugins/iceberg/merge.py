@@ -15,6 +15,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 from pyiceberg.expressions import (
@@ -52,11 +53,15 @@ class MergePlan:
         return self.rows_to_write.num_rows == 0 and not self.rewrites
 
 
+def _positions(count: int) -> pa.Array:
+    return pa.array(np.arange(count, dtype=np.int64))
+
+
 def last_row_wins(rows: pa.Table, keys: Sequence[str]) -> pa.Table:
     """Drop all but the last row of each primary key (the order the source produced them)."""
     if rows.num_rows == 0:
         return rows
-    indexed = rows.append_column(_ROW, pa.array(range(rows.num_rows), pa.int64()))
+    indexed = rows.append_column(_ROW, _positions(rows.num_rows))
     last = indexed.group_by(list(keys), use_threads=False).aggregate([(_ROW, "max")])
     if last.num_rows == rows.num_rows:
         return rows
@@ -127,18 +132,14 @@ def plan_merge(
         plan.rows_inserted = increment.num_rows
         return plan
 
-    right_keys = increment.select(list(keys)).append_column(
-        _ROW, pa.array(range(increment.num_rows), pa.int64())
-    )
+    right_keys = increment.select(list(keys)).append_column(_ROW, _positions(increment.num_rows))
     matched: list[pa.Array] = []
     changed: list[pa.Array] = []
     for task in tasks:
         existing = read_data_files(metadata, io, [task], list(keys) + compared)
         if existing.num_rows == 0:
             continue
-        left_keys = existing.select(list(keys)).append_column(
-            _POS, pa.array(range(existing.num_rows), pa.int64())
-        )
+        left_keys = existing.select(list(keys)).append_column(_POS, _positions(existing.num_rows))
         # join on the keys alone (Arrow joins carry no nested columns), in the table's types
         for key in keys:
             target = left_keys.schema.field(key).type
@@ -149,12 +150,11 @@ def plan_merge(
         if pairs.num_rows == 0:
             continue
         positions, rows = pairs.column(_POS), pairs.column(_ROW)
-        same = pa.array([True] * pairs.num_rows, pa.bool_())
+        differs = pa.repeat(False, pairs.num_rows)
         for column in compared:
             before = existing.column(column).take(positions)
             after = increment.column(column).take(rows)
-            same = pc.and_(same, _same(before, after))
-        differs = pc.invert(same)
+            differs = pc.or_(differs, pc.invert(_same(before, after)))
         for column in added:
             differs = pc.or_(differs, pc.is_valid(increment.column(column).take(rows)))
         matched.append(rows.combine_chunks())
@@ -165,7 +165,7 @@ def plan_merge(
 
     matched_rows = pc.unique(pa.concat_arrays(matched)) if matched else pa.array([], pa.int64())
     changed_rows = pc.unique(pa.concat_arrays(changed)) if changed else pa.array([], pa.int64())
-    all_rows = pa.array(range(increment.num_rows), pa.int64())
+    all_rows = _positions(increment.num_rows)
     new_rows = pc.filter(all_rows, pc.invert(pc.is_in(all_rows, value_set=matched_rows)))
     write = pc.sort_indices(pa.concat_arrays([new_rows, changed_rows]))
     write_rows = pc.take(pa.concat_arrays([new_rows, changed_rows]), write)
@@ -179,7 +179,7 @@ def plan_merge(
 def remaining_rows(table: Table, task: FileScanTask, drop_positions: pa.Array) -> pa.Table:
     """All columns of one data file (current schema) without the rows at `drop_positions`."""
     rows = read_data_files(table.metadata, table.io, [task], [])
-    keep = pc.invert(pc.is_in(pa.array(range(rows.num_rows), pa.int64()), value_set=drop_positions))
+    keep = pc.invert(pc.is_in(_positions(rows.num_rows), value_set=drop_positions))
     return rows.filter(keep)
 
 
