@@ -181,7 +181,7 @@ def floor(env: Env, models: list[tuple[str, str, str]], tests: list[str]) -> Flo
     # A file named like dbt's, so the compiled "floe"."schema"."table" names resolve.
     folder = Path(tempfile.mkdtemp(dir=env.root))
     con = duckdb.connect(str(folder / env.duckdb_path.name))
-    for schema in ("bronze", "staging", "marts"):
+    for schema in ("bronze", "staging", "marts_audit", "marts"):
         con.execute(f"create schema {schema}")
     started = time.perf_counter()
     for name, data in arrow.items():

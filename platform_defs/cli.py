@@ -1,4 +1,4 @@
-"""The ``floe`` command line: ``floe validate | compile | schema | packages | maintenance``.
+"""The ``floe`` command line: ``floe validate | compile | schema | packages | maintenance | db``.
 
 Each sub-command is a function ``(args) -> exit code`` registered in :func:`build_parser`;
 new ones (``floe api serve``, ...) add a sub-parser there. Configuration problems print as
@@ -12,9 +12,12 @@ import json
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from platform_defs.config import ConfigError, Project, load_project, mask_url_password
+
+if TYPE_CHECKING:
+    from platform_defs.ops.store import OpsStore
 
 Command = Callable[[argparse.Namespace], int]
 
@@ -97,6 +100,16 @@ def build_parser() -> argparse.ArgumentParser:
     )
     maintenance.add_argument("--verbose", "-v", action="store_true", help="list every file")
     maintenance.set_defaults(command=cmd_maintenance)
+
+    db = commands.add_parser("db", help="the ops store's schema: apply or show its migrations")
+    db_actions = db.add_subparsers(title="actions", metavar="ACTION", required=True)
+    for name, handler, text in (
+        ("upgrade", cmd_db_upgrade, "apply the ops store's migrations up to the newest"),
+        ("current", cmd_db_current, "print the ops store's revision and whether it is the newest"),
+    ):
+        action = db_actions.add_parser(name, help=text)
+        _add_project_options(action)
+        action.set_defaults(command=handler)
     return parser
 
 
@@ -265,6 +278,69 @@ def cmd_maintenance(args: argparse.Namespace) -> int:
             for uri in report.removed:
                 print(f"  {'would remove' if args.dry_run else 'removed'} {uri}")
     return 0
+
+
+def cmd_db_upgrade(args: argparse.Namespace) -> int:
+    return _with_ops_store(args, _db_upgrade)
+
+
+def cmd_db_current(args: argparse.Namespace) -> int:
+    return _with_ops_store(args, _db_current)
+
+
+def _db_upgrade(store: OpsStore, where: str) -> int:
+    before = store.current_revision()
+    head = store.upgrade()
+    if before == head:
+        print(f"{where}: already at {head} (head)")
+    else:
+        print(f"{where}: upgraded {before or 'empty'} -> {head} (head)")
+    return 0
+
+
+def _db_current(store: OpsStore, where: str) -> int:
+    from platform_defs.ops.migrate import head_revision, known_revision
+
+    current, head = store.current_revision(), head_revision()
+    if current is None:
+        print(f"{where}: empty (run `floe db upgrade`; head is {head})")
+    elif not known_revision(current):
+        print(f"{where}: {current}, newer than this floe's head {head}")
+    elif current == head:
+        print(f"{where}: {current} (head)")
+    else:
+        print(f"{where}: {current} (head is {head}: run `floe db upgrade`)")
+    return 0
+
+
+def _with_ops_store(args: argparse.Namespace, action: Callable[[OpsStore, str], int]) -> int:
+    # Imported here: the other commands need no ops store. Only the manifest matters, so the
+    # pipelines' code is not imported (check_plugins=False).
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from platform_defs.config import SecretNotFoundError
+    from platform_defs.ops import OpsStore
+    from platform_defs.ops.migrate import NewerStoreError
+
+    project = load_project(args.project_dir, check_plugins=False)
+    ops = project.manifest.ops
+    where = f"ops store {ops.display_url} (schema {ops.schema_name})"
+    try:
+        store = OpsStore.from_manifest(project.manifest)
+    except SecretNotFoundError as exc:
+        print(f"floe: platform-manifest.yaml: ops.password_ref: {exc}", file=sys.stderr)
+        return 1
+    try:
+        return action(store, where)
+    except NewerStoreError as exc:
+        print(f"floe: {where}: {exc}", file=sys.stderr)
+        return 1
+    except SQLAlchemyError as exc:
+        reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
+        print(f"floe: {where}: {mask_url_password(reason)}", file=sys.stderr)
+        return 1
+    finally:
+        store.dispose()
 
 
 def _print_issues(exc: ConfigError) -> None:

@@ -200,6 +200,11 @@ class IngestionPlugin(ABC):
     name: ClassVar[str]
     version: ClassVar[str]
     is_external: ClassVar[bool]
+    options_model: ClassVar[type[Any] | None] = None
+    """The pydantic model of the entry's plugin block (``dlt:``, ``plugin:``); the platform
+    validates the block with it (line-numbered errors, JSON Schema). None: validate() only."""
+    incremental_model: ClassVar[type[Any] | None] = None
+    """The pydantic model of the entry's ``incremental:`` block, if the plugin supports one."""
 
     def __init__(self, context: PluginContext) -> None:
         self.context = context

@@ -14,7 +14,7 @@ from contextlib import contextmanager
 from importlib.metadata import entry_points
 from pathlib import Path
 
-from pydantic import BaseModel
+from pydantic import BaseModel, ValidationError
 
 from platform_defs.config.manifest import PlatformManifest
 from platform_defs.config.models import (
@@ -29,6 +29,8 @@ from plugins.base import IngestionConfig, IngestionPlugin, PluginContext
 from plugins.registry import ENTRY_POINT_GROUP, discover_plugins
 
 Finding = tuple[KeyPath, str]
+ModelFailure = tuple[KeyPath, type[BaseModel], ValidationError]
+"""Where a plugin-owned key sits, the plugin's model for it, and what the model rejected."""
 _BLOCK_MODELS: dict[str, type[BaseModel]] = {
     "dlt": DltSource,
     "airbyte": AirbyteConnection,
@@ -103,6 +105,48 @@ def check_entries(entries: Entries) -> list[Finding]:
         else:
             first_destination[entry.destination] = i
     return findings
+
+
+PLUGIN_MODEL_ATTRIBUTES = {"block": "options_model", "incremental": "incremental_model"}
+"""The class attributes through which a plugin declares the pydantic models of the entry keys
+it owns: its block (``dlt:``, ``plugin:``) and ``incremental:``."""
+
+
+def plugin_models(
+    plugin_class: type[IngestionPlugin], block_key: str
+) -> dict[str, type[BaseModel]]:
+    """The models of the entry keys ``plugin_class`` owns, by key (``{"dlt": ..., "incremental":
+    ...}``). A key without a model is left to the plugin's ``validate()`` hook."""
+    models: dict[str, type[BaseModel]] = {}
+    for role, attribute in PLUGIN_MODEL_ATTRIBUTES.items():
+        model = getattr(plugin_class, attribute, None)
+        if isinstance(model, type) and issubclass(model, BaseModel):
+            models[block_key if role == "block" else role] = model
+    return models
+
+
+def check_plugin_models(
+    entries: Entries, found: dict[str, type[IngestionPlugin]]
+) -> list[ModelFailure]:
+    """Each entry's plugin-owned keys, validated with the plugin's own models."""
+    failures: list[ModelFailure] = []
+    for i, entry in entries:
+        plugin_class = found.get(entry.type)
+        if plugin_class is None:
+            continue  # check_plugins reports the unknown type
+        block_key, block = entry.plugin_block
+        values = {
+            block_key: block if getattr(entry, block_key, None) is not None else None,
+            "incremental": entry.incremental.model_dump() if entry.incremental else None,
+        }
+        for key, model in plugin_models(plugin_class, block_key).items():
+            if values.get(key) is None:
+                continue
+            try:
+                model.model_validate(values[key])
+            except ValidationError as exc:
+                failures.append((("ingestion", i, key), model, exc))
+    return failures
 
 
 def check_sources(entries: Entries, project_dir: Path) -> list[Finding]:

@@ -90,6 +90,23 @@ class Project:
             for entry in self.floe.ingestion
         ]
 
+    def code_issues(self, name: str) -> list[ConfigIssue]:
+        """The checks of one entry that run code, run now: its plugin is installed, its source
+        imports, its plugin's ``validate()`` hook (e.g. a local folder that must exist).
+
+        The code location loads with ``check_plugins=False`` and each asset runs these for its
+        own entry at run time, so one broken pipeline fails alone (``floe validate`` and the
+        set-up step run them for every entry at load).
+        """
+        entry = self.pipeline(name)
+        index = next(i for i, other in enumerate(self.floe.ingestion) if other.name == entry.name)
+        source = self.sources.get("floe") or YamlSource(FLOE_FILE, self.root / FLOE_FILE)
+        found, broken = checks.installed_plugins()
+        issues, findings = _plugin_checks(
+            [(index, entry)], [], source, self.root, self.manifest, found, broken
+        )
+        return _by_line(issues + _issues(source, findings))
+
     def check_secrets(self) -> list[ConfigIssue]:
         """Every secret reference that does not resolve now (values are not kept)."""
         issues = []
@@ -188,6 +205,8 @@ def load_project(
         PlatformManifest, manifest_source, context={"base_dir": manifest_path.parent.resolve()}
     )
     floe, floe_issues = _validate(FloeConfig, floe_source)
+    if floe is not None and not floe.ingestion:
+        floe_issues.append(_no_pipelines(floe_source))
     if manifest is not None:
         manifest_issues += _issues(manifest_source, checks.check_manifest(manifest))
 
@@ -195,7 +214,11 @@ def load_project(
     findings = checks.check_entries(entries)
     if check_plugins:
         found, broken = checks.installed_plugins()
-        findings += _code_findings(entries, findings, root, manifest, found, broken)
+        model_issues, code_findings = _plugin_checks(
+            entries, findings, floe_source, root, manifest, found, broken
+        )
+        floe_issues += model_issues
+        findings += code_findings
         if manifest is not None:
             problem = checks.plugin_type_problem(manifest.plugins.ingestion.type, found, broken)
             if problem:
@@ -215,6 +238,26 @@ def load_project(
     )
 
 
+def _plugin_checks(
+    entries: checks.Entries,
+    earlier: list[checks.Finding],
+    source: YamlSource,
+    root: Path,
+    manifest: PlatformManifest | None,
+    found: dict[str, type[IngestionPlugin]],
+    broken: dict[str, str],
+) -> tuple[list[ConfigIssue], list[checks.Finding]]:
+    """What needs the installed plugins: the keys a plugin owns (its block, ``incremental``)
+    validated with its models, then source imports and plugin hooks. Run by
+    :func:`load_project` for every entry and by :meth:`Project.code_issues` for one."""
+    issues: list[ConfigIssue] = []
+    invalid: set[int] = set()
+    for path, model, exc in checks.check_plugin_models(entries, found):
+        issues += validation_issues(exc, source, model, prefix=path)
+        invalid.add(int(path[1]))
+    return issues, _code_findings(entries, earlier, root, manifest, found, broken, invalid)
+
+
 def _code_findings(
     entries: checks.Entries,
     earlier: list[checks.Finding],
@@ -222,11 +265,14 @@ def _code_findings(
     manifest: PlatformManifest | None,
     found: dict[str, type[IngestionPlugin]],
     broken: dict[str, str],
+    invalid: set[int],
 ) -> list[checks.Finding]:
-    """Source imports and plugin hooks: the checks that run the project's and plugins' code."""
-    findings = checks.check_sources(entries, root)
+    """Source imports and plugin hooks: the checks that run the project's and plugins' code.
+
+    ``invalid``: entries the plugin's models rejected (already reported)."""
+    findings = checks.check_sources([(i, e) for i, e in entries if i not in invalid], root)
     # An entry already known to be broken would only make its plugin repeat the problem.
-    skip = {path[1] for path, _ in [*earlier, *findings] if isinstance(path[1], int)}
+    skip = {path[1] for path, _ in [*earlier, *findings] if isinstance(path[1], int)} | invalid
     context_for: Callable[[str], PluginContext] | None = None
     if manifest is not None:
         project = Project(root=root, floe=FloeConfig(), manifest=manifest)
@@ -249,6 +295,28 @@ def _validate(
         seen = {issue.path for issue in issues}
         new = [i for i in validation_issues(exc, source, model) if i.path not in seen]
         return None, issues + new
+
+
+def _no_pipelines(source: YamlSource) -> ConfigIssue:
+    """Zero pipelines is a mistake, not a project: every bronze table the marts read would
+    become an external asset that nothing produces (issue #7)."""
+    see = "(see docs/configuration.md)"
+    if not source.data:
+        return ConfigIssue(
+            source.display_name,
+            None,
+            "",
+            "the file is empty: add `version: 1` and an `ingestion:` list with at least one "
+            f"pipeline {see}",
+        )
+    if "ingestion" not in source.data:
+        return source.issue(
+            ("ingestion",),
+            f"no pipelines: add an `ingestion:` list with at least one pipeline {see}",
+        )
+    return source.issue(
+        ("ingestion",), f"no pipelines: add at least one pipeline to the list {see}"
+    )
 
 
 def _valid_entries(source: YamlSource) -> checks.Entries:

@@ -23,6 +23,7 @@ from pydantic import (
 )
 
 from platform_defs.config.models import FileVersion, SecretRef, valid_cron
+from platform_defs.config.ops import OpsConfig
 from platform_defs.config.secrets import SecretResolver, SecretValues
 
 RetryCategory = Literal["TRANSIENT", "PERMANENT", "PARTIAL", "CONFIGURATION"]
@@ -302,6 +303,11 @@ class PlatformManifest(_Model):
     )
     secrets: SecretsConfig = Field(
         default_factory=SecretsConfig, description="Secrets backend for every *_ref / secret_refs."
+    )
+    ops: OpsConfig = Field(
+        default_factory=OpsConfig,
+        validate_default=True,  # so a default SQLite file is resolved against the manifest too
+        description="The ops store: landing-zone manifest, pipeline runs, alerts sent.",
     )
 
     @model_validator(mode="after")

@@ -8,12 +8,14 @@ reported together with a line number; :func:`platform_defs.config.load_project` 
 
 from __future__ import annotations
 
+import re
 from typing import Annotated, Any, Literal
 
 from croniter import croniter  # type: ignore[import-untyped]  # croniter ships no stubs
 from pydantic import (
     AfterValidator,
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
     WithJsonSchema,
@@ -23,21 +25,12 @@ from pydantic import (
 SLUG_PATTERN = r"^[a-z][a-z0-9_]*$"
 DESTINATION_PATTERN = r"^[a-z][a-z0-9_]*\.[a-z][a-z0-9_]*$"
 SECRET_REF_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]*$"
-_IDENTIFIER = r"[A-Za-z_][A-Za-z0-9_]*"
-DLT_SOURCE_PATTERN = (
-    rf"^(dlt\.sources\.{_IDENTIFIER}|{_IDENTIFIER}(\.{_IDENTIFIER})*:{_IDENTIFIER})$"
-)
-DLT_BUILTIN_SOURCES = ("dlt.sources.filesystem", "dlt.sources.rest_api", "dlt.sources.sql_database")
 
 PATTERN_DESCRIPTIONS: dict[str, str] = {
     SLUG_PATTERN: "lower-case letters, digits and '_', starting with a letter",
     DESTINATION_PATTERN: (
         "'<namespace>.<table>', each part lower-case letters, digits and '_', "
         "starting with a letter"
-    ),
-    SECRET_REF_PATTERN: "letters, digits, '_', '.' and '-', not starting with '.' or '-'",
-    DLT_SOURCE_PATTERN: (
-        f"a dlt built-in ({', '.join(DLT_BUILTIN_SOURCES)}) or 'package.module:function'"
     ),
 }
 """How error messages explain each pattern (see :mod:`platform_defs.config.pydantic_issues`)."""
@@ -64,11 +57,37 @@ def valid_cron(value: str) -> str:
 
 FileVersion = Annotated[int, AfterValidator(_supported_version)]
 """The `version:` of floe.yaml and platform-manifest.yaml (both at format 1)."""
+NOT_A_SECRET_REFERENCE = (
+    "not a secret reference (the value is not shown: it may be the secret itself). Give the "
+    "name of a secret in the manifest's secrets backend (letters, digits, '_', '.' and '-', "
+    "e.g. orders-db) and put the value in the backend"
+)
+
+
+def _secret_reference(value: Any) -> Any:
+    """A reference, or an error that does not repeat the value: a user who pastes the secret
+    where its name belongs must not see it echoed in `floe validate`, CI logs or Dagster's
+    code-location error (issue 7, item 8)."""
+    if not isinstance(value, str) or not re.match(SECRET_REF_PATTERN, value):
+        raise ValueError(NOT_A_SECRET_REFERENCE)
+    return value
+
+
+def _secret_references(value: Any) -> Any:
+    if not isinstance(value, dict):
+        raise ValueError(
+            "expected a mapping of source argument -> secret reference (the value is not "
+            "shown: it may be the secret itself)"
+        )
+    return value
+
+
 SecretRef = Annotated[
     str,
+    BeforeValidator(_secret_reference),
     Field(
-        pattern=SECRET_REF_PATTERN,
         description="Name of a secret in the manifest's secrets backend (never the value).",
+        json_schema_extra={"pattern": SECRET_REF_PATTERN},
     ),
 ]
 
@@ -79,36 +98,26 @@ class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
-class Incremental(_Model):
-    """Load only new rows: dlt keeps the highest cursor value seen in the pipeline state."""
+class Incremental(BaseModel):
+    """``incremental:`` as the platform reads it: a mapping whose keys the entry's plugin owns.
 
-    cursor: str = Field(
-        min_length=1, description="Column whose increasing value marks new or changed rows."
-    )
-    initial_value: Any = Field(
-        default=None, description="Cursor value to start from on the first run (None: all rows)."
-    )
+    The loader validates it with the plugin's ``incremental_model`` (for ``type: dlt``,
+    ``DltIncremental`` in ``plugins/dlt/options.py``: ``cursor_path``, ``initial_value``, ...),
+    so the keys are defined once, next to the code that uses them."""
+
+    model_config = ConfigDict(extra="allow")
 
 
-class DltSource(_Model):
-    """The ``dlt:`` block: which dlt source to run and how to configure it."""
+class DltSource(BaseModel):
+    """The ``dlt:`` block as the platform reads it: ``source`` names what to run.
 
-    source: str = Field(
-        pattern=DLT_SOURCE_PATTERN,
-        description=(
-            "A dlt built-in source module (dlt.sources.filesystem, dlt.sources.rest_api, "
-            "dlt.sources.sql_database) or 'package.module:function' naming your own "
-            "@dlt.source / @dlt.resource, importable from the project directory."
-        ),
-    )
-    resources: list[str] = Field(
-        default_factory=list,
-        description="Resources of the source to load (empty: the source's default selection).",
-    )
-    config: dict[str, Any] = Field(
-        default_factory=dict,
-        description="Keyword arguments for the source function (e.g. bucket_url, file_glob).",
-    )
+    Every key is the dlt plugin's: the loader validates the block with the plugin's
+    ``options_model`` (``DltBlock`` in ``plugins/dlt/options.py``), and the JSON Schema of
+    ``floe.yaml`` is generated from that model."""
+
+    model_config = ConfigDict(extra="allow")
+
+    source: str = Field(min_length=1, description="The dlt source to run.")
 
 
 class AirbyteConnection(_Model):
@@ -176,7 +185,7 @@ class IngestionPipeline(_Model):
         default=None,
         description="Cron expression (5 fields, or @hourly/@daily/...) for a Dagster schedule.",
     )
-    secret_refs: dict[str, SecretRef] = Field(
+    secret_refs: Annotated[dict[str, SecretRef], BeforeValidator(_secret_references)] = Field(
         default_factory=dict,
         description="Source argument name -> secret reference, resolved at run time.",
     )
@@ -194,7 +203,17 @@ class IngestionPipeline(_Model):
     @field_validator("primary_key", mode="before")
     @classmethod
     def _one_column_as_list(cls, value: Any) -> Any:
-        return [value] if isinstance(value, str) else value
+        columns = [value] if isinstance(value, str) else value
+        for column in columns if isinstance(columns, list) else []:
+            if isinstance(column, str) and "," in column:
+                # `primary_key: order_id, qty` is YAML for one string: dlt would key on a
+                # column named `order_id_qty` and fail at run time
+                parts = ", ".join(part.strip() for part in column.split(",") if part.strip())
+                raise ValueError(
+                    f"{column!r} is one string, and a string names one column: for several "
+                    f"columns write a list, [{parts}]"
+                )
+        return columns
 
     @field_validator("schedule")
     @classmethod

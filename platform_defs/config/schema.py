@@ -13,24 +13,50 @@ import json
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field, create_model
 
+from platform_defs.config.checks import plugin_models
 from platform_defs.config.loader import REPO_ROOT
 from platform_defs.config.manifest import PlatformManifest
-from platform_defs.config.models import FloeConfig
+from platform_defs.config.models import FloeConfig, IngestionPipeline
+from plugins.registry import get_plugin_class
 
 SCHEMA_DIR = REPO_ROOT / "schemas"
 REGENERATE_COMMAND = "uv run python -m platform_defs.config.schema"
-_MODELS: dict[str, type[BaseModel]] = {
-    "floe.schema.json": FloeConfig,
-    "platform-manifest.schema.json": PlatformManifest,
-}
+BUILT_IN_PLUGIN = "dlt"
+"""The plugin whose models describe the ``dlt:`` block and ``incremental:`` in the schema."""
+
+
+def floe_model(plugin_type: str = BUILT_IN_PLUGIN) -> type[BaseModel]:
+    """``floe.yaml``'s model with the keys the plugin owns typed by the plugin's own models
+    (``dlt:`` -> ``DltBlock``, ``incremental:`` -> ``DltIncremental``): the schema documents
+    exactly what the loader validates."""
+    models = plugin_models(get_plugin_class(plugin_type), plugin_type)
+    fields: dict[str, Any] = {}
+    for key, model in models.items():
+        declared = IngestionPipeline.model_fields[key]
+        fields[key] = (model | None, Field(default=None, description=declared.description))
+    entry: Any = create_model(  # type: ignore[call-overload]  # fields built at run time
+        "IngestionPipeline", __base__=IngestionPipeline, __doc__=IngestionPipeline.__doc__, **fields
+    )
+    declared = FloeConfig.model_fields["ingestion"]
+    floe: type[BaseModel] = create_model(
+        "FloeConfig",
+        __base__=FloeConfig,
+        __doc__=FloeConfig.__doc__,
+        ingestion=(list[entry], Field(default_factory=list, description=declared.description)),
+    )
+    return floe
+
+
+def _models() -> dict[str, type[BaseModel]]:
+    return {"floe.schema.json": floe_model(), "platform-manifest.schema.json": PlatformManifest}
 
 
 def json_schemas() -> dict[str, dict[str, Any]]:
     """File name -> JSON Schema (draft 2020-12, what pydantic emits)."""
     schemas = {}
-    for file_name, model in _MODELS.items():
+    for file_name, model in _models().items():
         schema = model.model_json_schema(mode="validation")
         schemas[file_name] = {"$schema": "https://json-schema.org/draft/2020-12/schema", **schema}
     return schemas

@@ -76,21 +76,68 @@ def read_yaml(
     try:
         root = yaml.compose(text, Loader=yaml.SafeLoader)
     except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        line = mark.line + 1 if mark is not None else None
-        problem = exc.problem or exc.context or "cannot parse"
-        source.issues.append(ConfigIssue(display_name, line, "", f"invalid YAML: {problem}"))
+        line, message = _syntax_problem(text, exc)
+        source.issues.append(ConfigIssue(display_name, line, "", message))
         return source
     except yaml.YAMLError as exc:
         source.issues.append(ConfigIssue(display_name, None, "", f"invalid YAML: {exc}"))
         return source
 
-    if root is None:  # an empty file is an empty mapping: defaults apply
+    # An empty file is an empty mapping (the manifest's defaults apply); the loader rejects a
+    # floe.yaml without pipelines.
+    if root is None:
         source.data = {}
         source.lines[()] = 1
         return source
     source.data = _Builder(source, environ).build(root, ())
     return source
+
+
+def _syntax_problem(text: str, exc: yaml.MarkedYAMLError) -> tuple[int | None, str]:
+    """The line and message for a YAML syntax error: PyYAML's, except for an unclosed quote,
+    which PyYAML reports where it gave up (the next quote, or the end of the file) instead of
+    where the quote opens."""
+    unclosed = _unclosed_quote(text, exc)
+    if unclosed is not None:
+        return unclosed
+    mark = exc.problem_mark or exc.context_mark
+    line = mark.line + 1 if mark is not None else None
+    return line, f"invalid YAML: {exc.problem or exc.context or 'cannot parse'}"
+
+
+_RUNAWAY_QUOTE = ("found unexpected end of stream", "found unexpected document separator")
+
+
+def _unclosed_quote(text: str, exc: yaml.MarkedYAMLError) -> tuple[int, str] | None:
+    start = exc.context_mark
+    if exc.context == "while scanning a quoted scalar" and exc.problem in _RUNAWAY_QUOTE:
+        # No closing quote anywhere after it: the scanner's context mark is the quote itself.
+        if start is None:
+            return None
+        quote = text[start.index] if start.index < len(text) else "quote"
+        return start.line + 1, f"unclosed quote: the {quote} opened on this line is never closed"
+    problem = exc.problem_mark
+    if problem is None:
+        return None
+    # Otherwise the quote was closed by the next one in the file, lines further on, and the
+    # parser failed on what followed it: the token just before the problem is that value.
+    previous: yaml.Token | None = None
+    try:
+        for token in yaml.scan(text, Loader=yaml.SafeLoader):
+            if token.start_mark.index >= problem.index:
+                break
+            previous = token
+    except yaml.YAMLError:
+        pass
+    if not isinstance(previous, yaml.ScalarToken) or previous.style not in ('"', "'"):
+        return None
+    opened, closed = previous.start_mark.line, previous.end_mark.line
+    if closed <= opened or problem.line < closed:
+        return None
+    return opened + 1, (
+        f"unclosed quote: the {previous.style} opened on this line is not closed on it, "
+        f"so the value runs on to line {closed + 1}"
+    )
 
 
 class _Builder:

@@ -51,6 +51,17 @@ def build_ingestion_asset(project: Project, pipeline: IngestionPipeline) -> dg.A
         pool=pool_name(pipeline),
     )
     def _ingest(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
+        # The checks the code location skips at import (Project.code_issues), for this entry
+        # only and on this worker: a missing folder fails here, with `floe validate`'s message.
+        issues = project.code_issues(name)
+        if issues:
+            raise_for_error(
+                context,
+                project.manifest.retry,
+                ConfigurationIngestionError(
+                    "INVALID_CONFIG", "\n".join(str(issue) for issue in issues), source=name
+                ),
+            )
         try:
             plugin_context = project.plugin_context()
             plugin = get_plugin_class(pipeline.type)(plugin_context)

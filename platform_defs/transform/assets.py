@@ -7,7 +7,7 @@ been updated and nothing upstream is missing or failing.
 """
 
 import json
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +22,7 @@ from pyiceberg.catalog import Catalog
 
 from platform_defs.catalog import open_catalog
 from platform_defs.config import Project
-from platform_defs.transform.project import dbt_project
+from platform_defs.transform.project import dbt_executable, dbt_project
 
 
 class FloeDbtTranslator(DagsterDbtTranslator):
@@ -83,6 +83,39 @@ def _bronze_tables_read(
     return sorted({".".join(key.path) for key in upstream} & set(source_tables))
 
 
+def _downstream_of(
+    roots: Iterable[dg.AssetKey], asset_deps: Mapping[dg.AssetKey, Iterable[dg.AssetKey]]
+) -> set[dg.AssetKey]:
+    """Every dbt asset that reads one of `roots`, directly or through other dbt assets."""
+    reached = set(roots)
+    grew = True
+    while grew:
+        grew = False
+        for key, deps in asset_deps.items():
+            if key not in reached and reached.intersection(deps):
+                reached.add(key)
+                grew = True
+    return reached - set(roots)
+
+
+def _missing_inputs_failure(
+    problems: list[str], not_built: list[str], *, rest_failed: bool = False
+) -> dg.Failure:
+    description = "; ".join(problems)
+    if not_built:
+        description += f". Not built, they read it: {', '.join(not_built)}"
+    if rest_failed:
+        description += ". The build of the rest failed too: see the dbt log"
+    return dg.Failure(
+        description=description,
+        metadata={
+            "missing_tables": dg.MetadataValue.json(problems),
+            "not_built": dg.MetadataValue.json(not_built),
+        },
+        allow_retries=False,
+    )
+
+
 def build_dbt_assets(project: Project, manifest_path: Path) -> dg.AssetsDefinition:
     manifest = json.loads(manifest_path.read_text())
     source_tables = _source_tables(manifest)
@@ -91,14 +124,30 @@ def build_dbt_assets(project: Project, manifest_path: Path) -> dg.AssetsDefiniti
     def floe_dbt_assets(context: dg.AssetExecutionContext, dbt: DbtCliResource) -> Iterator[Any]:
         # Only the bronze tables this run reads: a subset run must not fail on an unrelated one.
         needed = _bronze_tables_read(context, floe_dbt_assets, source_tables)
-        problems = missing_bronze_tables(project, open_catalog(project.plugin_context()), needed)
-        if problems:
-            raise dg.Failure(
-                description="; ".join(problems),
-                metadata={"missing_tables": dg.MetadataValue.json(problems)},
-                allow_retries=False,
-            )
-        yield from dbt.cli(["build"], context=context).stream()
+        catalog = open_catalog(project.plugin_context())
+        missing = [table for table in needed if not catalog.table_exists(table)]
+        if not missing:
+            yield from dbt.cli(["build"], context=context).stream()
+            return
+
+        # A mart fails only for its own missing inputs (issue 7, item 13): leave out what reads
+        # a missing table, build the rest, then fail naming the table and what was left out.
+        problems = missing_bronze_tables(project, catalog, missing)
+        missing_keys = {dg.AssetKey(table.split(".")) for table in missing}
+        blocked = _downstream_of(missing_keys, floe_dbt_assets.asset_deps) | missing_keys
+        not_built = sorted(key.to_user_string() for key in context.selected_asset_keys & blocked)
+        runnable = context.selected_asset_keys - blocked
+        runnable_checks = {
+            check for check in context.selected_asset_check_keys if check.asset_key not in blocked
+        }
+        if not runnable and not runnable_checks:
+            raise _missing_inputs_failure(problems, not_built)
+        exclude = " ".join(f"source:{table}+" for table in missing)
+        invocation = dbt.cli(["build", "--exclude", exclude], context=context, raise_on_error=False)
+        yield from invocation.stream()
+        raise _missing_inputs_failure(
+            problems, not_built, rest_failed=not invocation.is_successful()
+        )
 
     return floe_dbt_assets
 
@@ -107,7 +156,7 @@ def transform_definitions(project: Project) -> dg.Definitions:
     dbt = dbt_project(project)
     return dg.Definitions(
         assets=[build_dbt_assets(project, dbt.manifest_path)],
-        resources={"dbt": DbtCliResource(project_dir=dbt)},
+        resources={"dbt": DbtCliResource(project_dir=dbt, dbt_executable=dbt_executable())},
         sensors=[
             dg.AutomationConditionSensorDefinition(
                 "marts_automation",

@@ -6,6 +6,10 @@ the dbt iceberg plugin reads bronze from the same catalog the ingestion plugins 
 
 from __future__ import annotations
 
+import os
+import shutil
+import sys
+import sysconfig
 from pathlib import Path
 
 from dagster_dbt import DbtProject
@@ -21,6 +25,25 @@ def profiles_dir(project: Project) -> Path:
 
 def marts_path(project: Project) -> Path:
     return project.manifest.storage.marts_database
+
+
+def dbt_executable() -> str:
+    """The ``dbt`` installed with floe: the script next to this Python (the venv's ``bin/``),
+    else ``dbt`` on PATH.
+
+    dagster-dbt looks only on PATH, which a process manager running ``.venv/bin/python`` or
+    ``.venv/bin/dagster`` directly does not extend with the venv's ``bin/`` (issue #7).
+    """
+    names = ("dbt.exe", "dbt") if os.name == "nt" else ("dbt",)
+    # The environment's scripts dir, then the interpreter's own dir (the same in a venv).
+    for directory in dict.fromkeys(
+        [sysconfig.get_path("scripts"), str(Path(sys.executable).parent)]
+    ):
+        for name in names:
+            candidate = Path(directory) / name
+            if candidate.is_file() and os.access(candidate, os.X_OK):
+                return str(candidate)
+    return shutil.which("dbt") or "dbt"  # dagster-dbt then says dbt is not installed
 
 
 def dbt_project(project: Project) -> DbtProject:

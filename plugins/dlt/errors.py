@@ -10,6 +10,7 @@ the MRO so this module imports none of them. See the table in ``plugins/dlt/READ
 from __future__ import annotations
 
 import email.utils
+import re
 import time
 from collections.abc import Iterator, Mapping
 from typing import Any
@@ -19,7 +20,7 @@ from dlt.common.destination.exceptions import (
     DestinationTerminalException,
     DestinationTransientException,
 )
-from dlt.common.schema.exceptions import SchemaCorruptedException
+from dlt.common.schema.exceptions import SchemaCorruptedException, UnboundColumnException
 from dlt.extract.exceptions import ResourceNotFoundError, ResourcesNotFoundError
 from dlt.pipeline.exceptions import PipelineStepFailed
 from pydantic import ValidationError
@@ -33,6 +34,13 @@ from plugins.base import (
 )
 
 _CREDENTIAL_WORDS = ("credential", "password", "token", "secret", "api_key", "apikey", "auth")
+
+
+def is_credential_name(name: str) -> bool:
+    """Whether a missing argument or config field is a credential (its absence: AUTH_FAILED)."""
+    return any(word in name.lower() for word in _CREDENTIAL_WORDS)
+
+
 _NETWORK_NAMES = {
     "ConnectionError",
     "ConnectTimeout",
@@ -48,6 +56,15 @@ _NETWORK_NAMES = {
     "OperationalError",
     "InterfaceError",
 }
+_DATABASE_ERROR_NAMES = {"OperationalError", "InterfaceError", "DatabaseError"}
+# What a database server says when the DSN names something that is not there or is refused:
+# retrying cannot fix either (the drivers give no SQLSTATE for connection failures).
+_DATABASE_NOT_FOUND = re.compile(r'database "[^"]*" does not exist|unknown database', re.I)
+_DATABASE_AUTH_FAILED = re.compile(
+    r"password authentication failed|role \"[^\"]*\" does not exist|no pg_hba\.conf entry"
+    r"|access denied for user",
+    re.I,
+)
 _UNREADABLE_NAMES = {
     "ParserError",
     "EmptyDataError",
@@ -138,13 +155,25 @@ def _classify(exc: BaseException, source: str) -> IngestionError | None:
     if isinstance(exc, ConfigFieldMissingException):
         fields = list(exc.fields)
         message = f"missing configuration {', '.join(fields)} for {exc.spec_name}"
-        if any(word in field.lower() for field in fields for word in _CREDENTIAL_WORDS):
+        if any(is_credential_name(field) for field in fields):
             return PermanentIngestionError(
                 "AUTH_FAILED", message, source=source, details={**detail, "fields": fields}
             )
         return ConfigurationIngestionError(
             "CONFIG_MISSING", message, source=source, details={**detail, "fields": fields}
         )
+    if isinstance(exc, UnboundColumnException):
+        keys = [
+            str(c.get("name")) for c in exc.columns if c.get("primary_key") or c.get("merge_key")
+        ]
+        if keys:
+            return PermanentIngestionError(
+                "PRIMARY_KEY_MISSING",
+                f"primary_key column(s) {', '.join(keys)} of {exc.table_name} received no "
+                "values: the rows have no such column (check primary_key's spelling)",
+                source=source,
+                details={**detail, "columns": keys},
+            )
     if isinstance(exc, SchemaCorruptedException):
         return PermanentIngestionError("SCHEMA_CORRUPTION", str(exc), source=source, details=detail)
     if isinstance(exc, CommitFailedException):
@@ -164,6 +193,15 @@ def _classify(exc: BaseException, source: str) -> IngestionError | None:
     if status is not None:
         return _classify_http(exc, status, source, detail)
     names = _mro_names(exc)
+    if names & _DATABASE_ERROR_NAMES:
+        if _DATABASE_NOT_FOUND.search(str(exc)):
+            return ConfigurationIngestionError(
+                "DATABASE_NOT_FOUND", f"{name}: {exc}", source=source, details=detail
+            )
+        if _DATABASE_AUTH_FAILED.search(str(exc)):
+            return PermanentIngestionError(
+                "AUTH_FAILED", f"{name}: {exc}", source=source, details=detail
+            )
     if names & _NETWORK_NAMES or isinstance(exc, ConnectionError | TimeoutError):
         return TransientIngestionError(
             "NETWORK_ERROR", f"{name}: {exc}", source=source, details=detail

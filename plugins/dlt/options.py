@@ -1,15 +1,27 @@
-"""Typed models for the dlt plugin's configuration.
+"""Typed models for the dlt plugin's configuration: the one definition of its floe.yaml keys.
 
-Two blocks reach the plugin: the ``dlt:`` block of a ``floe.yaml`` entry (per pipeline,
-:class:`DltOptions`) and the manifest's ``plugins.ingestion.config`` (platform-wide,
-:class:`DltPluginSettings`). Raw dicts stop here; the rest of the plugin sees models.
+Three blocks reach the plugin: the ``dlt:`` block of a ``floe.yaml`` entry (per pipeline,
+:class:`DltBlock`; the plugin itself receives it without ``source`` as :class:`DltOptions`), the
+entry's ``incremental:`` (:class:`DltIncremental`) and the manifest's
+``plugins.ingestion.config`` (platform-wide, :class:`DltPluginSettings`). The platform validates
+an entry with these same models (line-numbered, ``floe validate``) and generates the JSON Schema
+from them, so what the README documents and what floe.yaml accepts cannot drift apart. Raw dicts
+stop here; the rest of the plugin sees models.
 """
 
 from __future__ import annotations
 
-from typing import Any, Literal
+import re
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    model_validator,
+)
 
 FileFormat = Literal["csv", "jsonl", "parquet"]
 
@@ -21,8 +33,28 @@ _FORMAT_BY_SUFFIX: dict[str, FileFormat] = {
 }
 
 
+BUILTIN_SOURCES = ("dlt.sources.filesystem", "dlt.sources.rest_api", "dlt.sources.sql_database")
+_IDENTIFIER = r"[A-Za-z_][A-Za-z0-9_]*"
+SOURCE_PATTERN = rf"^(dlt\.sources\.{_IDENTIFIER}|{_IDENTIFIER}(\.{_IDENTIFIER})*:{_IDENTIFIER})$"
+
+
+def _source_reference(value: str) -> str:
+    if not re.match(SOURCE_PATTERN, value):
+        raise ValueError(
+            f"{value!r} is not valid: expected a dlt built-in ({', '.join(BUILTIN_SOURCES)}) "
+            "or 'package.module:function'"
+        )
+    return value
+
+
+SourceReference = Annotated[
+    str, AfterValidator(_source_reference), Field(json_schema_extra={"pattern": SOURCE_PATTERN})
+]
+
+
 class DltOptions(BaseModel):
-    """The ``dlt:`` block of an ingestion entry, without ``source``."""
+    """The ``dlt:`` block of an ingestion entry, without ``source`` (what the plugin receives
+    as ``IngestionConfig.options``)."""
 
     model_config = ConfigDict(extra="forbid")
 
@@ -52,6 +84,69 @@ class DltOptions(BaseModel):
                 raise ValueError("give either `resource` or `resources`, not both")
             self.resources = [self.resource]
         return self
+
+
+class DltBlock(DltOptions):
+    """The ``dlt:`` block of a ``floe.yaml`` entry: which dlt source to run and how."""
+
+    source: SourceReference = Field(
+        description=(
+            "A dlt built-in source (dlt.sources.filesystem, dlt.sources.rest_api, "
+            "dlt.sources.sql_database) or 'package.module:function' naming your own "
+            "@dlt.source / @dlt.resource / function, importable from the project directory."
+        ),
+    )
+
+
+class DltIncremental(BaseModel):
+    """The ``incremental:`` of a ``type: dlt`` entry: load only rows past the cursor.
+
+    dlt keeps the last cursor value in the pipeline state (stored with every snapshot). For
+    ``dlt.sources.rest_api`` the cursor belongs in the endpoint instead (the API filters, not
+    floe): ``config.resources[].endpoint.params.<param>: {type: incremental, cursor_path: ...}``.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    cursor_path: str = Field(
+        min_length=1,
+        description="Column (or JSON path) whose increasing value marks new or changed rows; "
+        "source spelling (UpdatedAt) or the table's (updated_at).",
+    )
+    cursor: str | None = Field(
+        default=None, description="Another spelling of `cursor_path` (give one of the two)."
+    )
+    initial_value: Any = Field(
+        default=None,
+        description="Cursor value to start from on the first run (none: every row). A quoted "
+        "value is converted to the cursor column's type where the source declares one "
+        "(sql_database).",
+    )
+    end_value: Any = Field(
+        default=None,
+        description="Load only rows whose cursor is below this value (a bounded backfill; "
+        "the cursor state is then not advanced).",
+    )
+    last_value_func: Literal["max", "min"] = Field(
+        default="max",
+        description="max: rows at or above the last value are new (rising cursor); min: at "
+        "or below (falling cursor).",
+    )
+    on_cursor_value_missing: Literal["raise", "include", "exclude"] = Field(
+        default="raise",
+        description="A row without a cursor value fails the run (raise), is loaded (include) "
+        "or is skipped (exclude).",
+    )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _one_spelling(cls, data: Any) -> Any:
+        if isinstance(data, dict) and data.get("cursor") is not None:
+            if data.get("cursor_path") not in (None, data["cursor"]):
+                raise ValueError("give either `cursor_path` or `cursor`, not both")
+            data = {**data, "cursor_path": data["cursor"]}
+            data.pop("cursor")
+        return data
 
 
 class FilesystemConfig(BaseModel):

@@ -26,7 +26,7 @@ from typing import Any, ClassVar
 import dlt
 from dlt.common.schema import Schema
 from filelock import FileLock, Timeout
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 from pyiceberg.catalog import load_catalog
 
 from plugins.base import (
@@ -42,7 +42,13 @@ from plugins.base import (
     TransientIngestionError,
 )
 from plugins.dlt.errors import to_ingestion_error
-from plugins.dlt.options import DltOptions, DltPluginSettings, format_validation_error
+from plugins.dlt.options import (
+    DltBlock,
+    DltIncremental,
+    DltOptions,
+    DltPluginSettings,
+    format_validation_error,
+)
 from plugins.dlt.set_aside import (
     SetAsidePackage,
     discard,
@@ -53,6 +59,7 @@ from plugins.dlt.set_aside import (
 from plugins.dlt.sources import (
     build_incremental,
     build_resource,
+    http_retries_off,
     normalize_identifier,
     source_problems,
 )
@@ -63,14 +70,50 @@ from plugins.redact import is_secret_key, mask_url_password
 
 @dataclass
 class DltPipeline:
-    """What `create_pipeline` returns: the entry, its dlt pipeline and where its files live."""
+    """What `create_pipeline` returns: the entry, where its files live and (opened on first
+    use, under the working-dir lock) its dlt pipeline."""
 
     config: IngestionConfig
-    dlt_pipeline: dlt.Pipeline
     work_dir: Path
     table_name: str
     """The table's name in dlt's normalized package (snake_case of the destination's)."""
+    lock_timeout_seconds: float = 600
     details: dict[str, Any] = field(default_factory=dict)
+    _dlt: dlt.Pipeline | None = field(default=None, repr=False)
+
+    @property
+    def pipeline_name(self) -> str:
+        return f"floe_{self.config.name}"
+
+    @property
+    def dlt_pipeline(self) -> dlt.Pipeline:
+        """dlt's pipeline, opened under the working-dir lock: on a dir without dlt's state dlt
+        wipes and re-creates it, which two first runs must not do at once."""
+        if self._dlt is None:
+            with FileLock(self.work_dir / LOCK_FILE, timeout=self.lock_timeout_seconds):
+                self._dlt = self._open()
+        return self._dlt
+
+    def open_locked(self) -> dlt.Pipeline:
+        """dlt's pipeline, for a caller that already holds the working-dir lock."""
+        if self._dlt is None:
+            self._dlt = self._open()
+        return self._dlt
+
+    def forget(self) -> None:
+        self._dlt = None
+
+    def _open(self) -> dlt.Pipeline:
+        with _environment({"RUNTIME__DLTHUB_TELEMETRY": "false"}):
+            return dlt.pipeline(
+                pipeline_name=self.pipeline_name,
+                pipelines_dir=str(self.work_dir),
+                # dlt needs a destination to normalize for; nothing is ever loaded into it
+                destination=dlt.destinations.filesystem(
+                    bucket_url=(self.work_dir / "dlt_destination").as_uri()
+                ),
+                dataset_name=self.config.namespace,
+            )
 
 
 def _dlt_settings_env(settings: DltPluginSettings) -> dict[str, str]:
@@ -92,6 +135,7 @@ def _dlt_settings_env(settings: DltPluginSettings) -> dict[str, str]:
     return env
 
 
+LOCK_FILE = ".floe.lock"
 RUN_ID_PROPERTY = "floe.run_id"
 PARTITION_PROPERTY = "floe.partition_key"
 LOAD_ID_COLUMN = "_dlt_load_id"
@@ -116,6 +160,10 @@ class DltIngestionPlugin(IngestionPlugin):
     """Ingest with dlt; commit to Iceberg through the platform catalog, exactly once."""
 
     name: ClassVar[str] = "dlt"
+    options_model: ClassVar[type[BaseModel]] = DltBlock
+    """The floe.yaml `dlt:` block, validated by the platform through the plugin."""
+    incremental_model: ClassVar[type[BaseModel]] = DltIncremental
+    """The entry's `incremental:` block."""
     version: ClassVar[str] = "1.0.0"
     is_external: ClassVar[bool] = False
 
@@ -152,31 +200,24 @@ class DltIngestionPlugin(IngestionPlugin):
             "catalog_name": self.context.catalog_name,
             "catalog": properties,
             "table_format": "iceberg",
-            "commit": "one transaction per load package (add_files | delete+add_files | upsert)",
+            "commit": "plugins.iceberg: one transaction per load package "
+            "(append | replace | changed-rows merge)",
             "loader_file_format": "parquet",
         }
 
     # -- run -----------------------------------------------------------------------------
 
     def create_pipeline(self, config: IngestionConfig) -> DltPipeline:
-        """A dlt pipeline named ``floe_<name>`` with its own working dir (dlt state is local,
-        so two floe pipelines must never share one). Cheap: nothing is imported or read."""
+        """The handle of dlt pipeline ``floe_<name>`` with its own working dir (dlt state is
+        local, so two floe pipelines must never share one). Cheap: dlt's pipeline is opened
+        by the run, under the working-dir lock."""
         work_dir = Path(self.context.work_dir) / config.name
-        with _environment({"RUNTIME__DLTHUB_TELEMETRY": "false"}):
-            pipeline = dlt.pipeline(
-                pipeline_name=f"floe_{config.name}",
-                pipelines_dir=str(work_dir),
-                # dlt needs a destination to normalize for; nothing is ever loaded into it
-                destination=dlt.destinations.filesystem(
-                    bucket_url=(work_dir / "dlt_destination").as_uri()
-                ),
-                dataset_name=config.namespace,
-            )
+        work_dir.mkdir(parents=True, exist_ok=True)
         return DltPipeline(
             config=config,
-            dlt_pipeline=pipeline,
             work_dir=work_dir,
             table_name=normalize_identifier(config.table),
+            lock_timeout_seconds=_lock_timeout(self.context.plugin_config),
         )
 
     def run(
@@ -192,15 +233,17 @@ class DltIngestionPlugin(IngestionPlugin):
         started = time.perf_counter()
         say = _safe_progress(progress)
         outcomes: list[CommitOutcome] = []
-        details: dict[str, Any] = {"dlt_pipeline": handle.dlt_pipeline.pipeline_name}
+        details: dict[str, Any] = {"dlt_pipeline": handle.pipeline_name}
         try:
             settings = self.settings
             options = DltOptions.model_validate(dict(config.options))
             with (
                 _working_dir_lock(handle.work_dir, config.name, settings, say),
                 _environment(_dlt_settings_env(settings)),
+                http_retries_off(),  # the manifest's `retry` block is the one layer that retries
             ):
                 committer = self._committer(handle, settings, say)
+                _finish_interrupted_housekeeping(handle.open_locked())
                 # a previous run may have crashed after normalize: finish its packages first
                 if handle.dlt_pipeline.list_extracted_load_packages():
                     handle.dlt_pipeline.normalize()
@@ -390,6 +433,7 @@ class DltIngestionPlugin(IngestionPlugin):
         # the working dir's state and schema advanced past the set-aside data: start the next
         # run from the last state committed with the table instead
         handle.dlt_pipeline.drop()
+        handle.forget()
         handle.details["set_aside_load_ids"] = load_ids
 
     def _result(
@@ -507,7 +551,7 @@ def _working_dir_lock(
     """Hold the pipeline's working-dir lock for the whole run (an OS lock: released when the
     process dies, even by SIGKILL)."""
     work_dir.mkdir(parents=True, exist_ok=True)
-    lock = FileLock(work_dir / ".floe.lock")
+    lock = FileLock(work_dir / LOCK_FILE)
     try:
         lock.acquire(timeout=0)
     except Timeout:
@@ -528,6 +572,31 @@ def _working_dir_lock(
         yield
     finally:
         lock.release()
+
+
+def _lock_timeout(plugin_config: Mapping[str, Any]) -> float:
+    try:
+        return DltPluginSettings.model_validate(dict(plugin_config)).lock_timeout_seconds
+    except ValidationError:  # reported by the run, with the rest of the settings' problems
+        return DltPluginSettings().lock_timeout_seconds
+
+
+def _finish_interrupted_housekeeping(dlt_pipeline: dlt.Pipeline) -> None:
+    """Undo what a process killed in the middle of dlt's own bookkeeping left behind.
+
+    * Killed inside normalize's commit (package moved to `normalized/`, its extracted copy
+      not yet deleted): normalizing the copy again fails on the rename for every later run,
+      so the copy of a load id that is already normalized goes.
+    * Killed inside our cleanup (`complete_load_package` done, `delete_package` not): the
+      committed package would stay in `loaded/` forever."""
+    normalized = set(dlt_pipeline.list_normalized_load_packages())
+    extracted = dlt_pipeline._get_normalize_storage().extracted_packages
+    for load_id in dlt_pipeline.list_extracted_load_packages():
+        if load_id in normalized:
+            extracted.delete_package(load_id)
+    storage = dlt_pipeline._get_load_storage()
+    for load_id in dlt_pipeline.list_completed_load_packages():
+        storage.loaded_packages.delete_package(load_id, not_exists_ok=True)
 
 
 def _retire_package(dlt_pipeline: dlt.Pipeline, load_id: str) -> None:

@@ -235,7 +235,13 @@ class TableCommitter:
             txn = _without_pyiceberg_retries(table).transaction()
         else:
             namespace = self.identifier.rsplit(".", 1)[0]
-            self.catalog.create_namespace_if_not_exists(namespace)
+            try:
+                self.catalog.create_namespace_if_not_exists(namespace)
+            except Exception:
+                # pyiceberg's SQL catalog checks, then inserts: a concurrent first load into
+                # the same new namespace loses that race with an IntegrityError
+                if not self.catalog.namespace_exists(namespace):
+                    raise
             txn = self.catalog.create_table_transaction(self.identifier, schema=load_schema)
         evolve_schema(txn, load_schema, identifier=self.identifier, writer=self.writer)
         # the staged table's FileIO: for a new table on a REST catalog it carries the

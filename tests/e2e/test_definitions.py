@@ -27,6 +27,28 @@ BRONZE = {
 }
 
 
+# The whole asset graph, file to mart: each asset and the assets it reads (dbt/models).
+GRAPH = {
+    "bronze/daily_activity": set(),
+    "bronze/sleep": set(),
+    "bronze/output_port_query_stats_daily": set(),
+    "bronze/tech_asset_stats_daily": set(),
+    "staging/stg_wearable__daily_activity": {"bronze/daily_activity"},
+    "staging/stg_wearable__sleep": {"bronze/sleep"},
+    "staging/stg_usage__output_port_query_stats_daily": {"bronze/output_port_query_stats_daily"},
+    "staging/stg_usage__tech_asset_stats_daily": {"bronze/tech_asset_stats_daily"},
+    "marts/user_daily_health": {
+        "staging/stg_wearable__daily_activity",
+        "staging/stg_wearable__sleep",
+    },
+    "marts/user_baselines": {"marts/user_daily_health"},
+    "marts/user_deviations": {"marts/user_baselines"},
+    "marts/usage_popular_assets": {"staging/stg_usage__tech_asset_stats_daily"},
+    "marts/usage_queries_over_time": {"staging/stg_usage__output_port_query_stats_daily"},
+    "marts/usage_query_distribution": {"staging/stg_usage__output_port_query_stats_daily"},
+}
+
+
 @pytest.fixture(scope="module")
 def defs() -> dg.Definitions:
     project = load_project(REPO_ROOT)
@@ -71,28 +93,13 @@ def test_staging_models_read_the_bronze_assets(defs: dg.Definitions) -> None:
         assert graph.get(dg.AssetKey(["staging", model])).parent_keys == {dg.AssetKey(bronze)}
 
 
-def test_graph_is_connected_from_bronze_to_marts(defs: dg.Definitions) -> None:
+def test_the_graph_is_exactly_file_to_mart(defs: dg.Definitions) -> None:
     graph = defs.resolve_asset_graph()
-    for key in graph.get_all_asset_keys():
-        node = graph.get(key)
-        if key in BRONZE:
-            assert not node.parent_keys
-        else:
-            assert node.parent_keys, f"{key.to_user_string()} has no upstream asset"
-    for mart in ("user_deviations", "usage_popular_assets", "usage_queries_over_time"):
-        ancestors = _ancestors(graph, dg.AssetKey(["marts", mart]))
-        assert ancestors & BRONZE, f"{mart} is not fed by bronze"
-
-
-def _ancestors(graph, key: dg.AssetKey) -> set[dg.AssetKey]:  # type: ignore[no-untyped-def]
-    seen: set[dg.AssetKey] = set()
-    todo = [key]
-    while todo:
-        for parent in graph.get(todo.pop()).parent_keys:
-            if parent not in seen:
-                seen.add(parent)
-                todo.append(parent)
-    return seen
+    edges = {
+        key.to_user_string(): {parent.to_user_string() for parent in graph.get(key).parent_keys}
+        for key in graph.get_all_asset_keys()
+    }
+    assert edges == GRAPH
 
 
 def test_dbt_tests_are_asset_checks_including_bronze_source_tests(defs: dg.Definitions) -> None:
@@ -104,7 +111,11 @@ def test_dbt_tests_are_asset_checks_including_bronze_source_tests(defs: dg.Defin
 
 def test_main_job_selects_everything(defs: dg.Definitions) -> None:
     job = defs.resolve_job_def(MAIN_JOB_NAME)
-    assert BRONZE <= set(job.asset_layer.selected_asset_keys)
+    assert {key.to_user_string() for key in job.asset_layer.selected_asset_keys} == set(GRAPH)
+    # every dbt test too, the bronze source tests included
+    checks = job.asset_layer.asset_graph.asset_check_keys
+    assert checks == defs.resolve_asset_graph().asset_check_keys
+    assert {check.asset_key for check in checks} >= BRONZE
 
 
 def test_maintenance_job_covers_every_bronze_table_on_its_own_schedule(

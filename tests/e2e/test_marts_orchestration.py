@@ -102,7 +102,7 @@ def test_bad_bronze_row_fails_its_check_and_blocks_the_wearable_marts(tmp_path: 
         "bronze.daily_activity"
     )
     row = table.scan(limit=1).to_arrow().to_pylist()[0]
-    row.update(activity_date="1/1/2030", total_steps=-5)
+    row.update(activity_date="11/1/2026", total_steps=-5)
     table.append(pa.Table.from_pylist([row], schema=table.scan(limit=0).to_arrow().schema))
 
     result = dg.materialize(

@@ -335,9 +335,11 @@ def test_commit_conflicts_are_retried_then_transient(
 ) -> None:
     import stamina
 
-    stamina.set_testing(True, attempts=3)
+    # Backoffs off, attempts capped (not set) at 100: the plugin's own commit_attempts counts.
+    # 4 is neither the default (5) nor a testing pin, so an ignored setting fails the test.
+    stamina.set_testing(True, attempts=100, cap=True)
     monkeypatch.setattr(
-        plugin_module, "DltPluginSettings", _settings_with(commit_attempts=3), raising=True
+        plugin_module, "DltPluginSettings", _settings_with(commit_attempts=4), raising=True
     )
     real_create = CreateTableTransaction.commit_transaction
     real_commit = Transaction.commit_transaction
@@ -356,7 +358,7 @@ def test_commit_conflicts_are_retried_then_transient(
             "COMMIT_CONFLICT",
             True,
         )
-        assert attempts["n"] == 3
+        assert attempts["n"] == 4
 
         # one conflict, then success: committed once
         attempts["n"] = 0

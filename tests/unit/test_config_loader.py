@@ -11,6 +11,7 @@ import pytest
 
 from platform_defs.config import ConfigError, ConfigIssue, Project, checks, load_project
 from plugins.base import IngestionConfig, IngestionPlugin, IngestionResult, PluginContext
+from plugins.dlt.options import DltBlock, DltIncremental
 
 pytestmark = pytest.mark.unit
 
@@ -29,6 +30,9 @@ class FakeDltPlugin(IngestionPlugin):
     name = "dlt"
     version = "0"
     is_external = False
+    # the models of the keys the plugin owns, as the real dlt plugin declares them
+    options_model = DltBlock
+    incremental_model = DltIncremental
     seen: ClassVar[list[tuple[PluginContext, IngestionConfig]]] = []
 
     def validate(self, config: IngestionConfig) -> list[tuple[str, str]]:

@@ -14,6 +14,12 @@ daily_health as (
 -- did not wear the tracker for two weeks has a baseline resting on fewer days, not one that
 -- reaches further back. NULL values (a night without sleep record) are ignored by the
 -- aggregates, hence a day count per metric.
+--
+-- Robust statistics (issue 7, item 14): the centre is the median and the spread the median
+-- absolute deviation (MAD), not the mean and standard deviation. One extreme day inside the
+-- window (a 30,000-step day) moved the mean and inflated the stddev for the next 28 days,
+-- hiding every anomaly after it; it barely moves the median and the MAD. DuckDB computes both
+-- as window aggregates over the same RANGE frame.
 baselines as (
 
     select
@@ -21,8 +27,8 @@ baselines as (
         activity_date,
         {%- for metric in metrics %}
         {{ metric }},
-        avg({{ metric }}) over trailing_28_days as {{ metric }}_baseline_mean,
-        stddev_samp({{ metric }}) over trailing_28_days as {{ metric }}_baseline_stddev,
+        median({{ metric }}) over trailing_28_days as {{ metric }}_baseline_median,
+        mad({{ metric }}) over trailing_28_days as {{ metric }}_baseline_mad,
         count({{ metric }}) over trailing_28_days as {{ metric }}_baseline_days
         {%- if not loop.last %},{% endif %}
         {%- endfor %}

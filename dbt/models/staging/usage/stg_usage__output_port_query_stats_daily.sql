@@ -20,10 +20,20 @@ renamed as (
 
 ),
 
+-- A day after today (UTC) cannot be real: it fails the source test `not_in_future` loudly,
+-- and is dropped here too, so a run without the source tests never carries it into a mart
+-- (one 2030 row used to move last_30_days to 2029). NULL dates stay for the not_null tests.
+not_in_future as (
+
+    select * from renamed
+    where usage_date is null or usage_date <= {{ floe_today() }}
+
+),
+
 -- One row per seed-001 primary key; a re-pushed day replaces the earlier push (latest load wins).
 deduplicated as (
 
-    select * from renamed
+    select * from not_in_future
     qualify row_number() over (
         partition by usage_date, output_port_id, consumer_id
         order by {{ dlt_load_order() }}

@@ -22,9 +22,17 @@ renamed as (
 
 ),
 
-deduplicated as (
+-- Same guard as table 1: a day after today (UTC) never reaches a mart.
+not_in_future as (
 
     select * from renamed
+    where usage_date is null or usage_date <= {{ floe_today() }}
+
+),
+
+deduplicated as (
+
+    select * from not_in_future
     qualify row_number() over (
         partition by usage_date, output_port_id, tech_asset_id, consumer_id
         order by {{ dlt_load_order() }}

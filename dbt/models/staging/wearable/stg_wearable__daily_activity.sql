@@ -24,12 +24,22 @@ renamed as (
 
 ),
 
+-- A day after today (UTC) cannot be real: it fails the source test `not_in_future` loudly,
+-- and is dropped here too, so a run without the source tests never carries it into a mart
+-- (one 2030 row used to move last_30_days to 2029). NULL dates stay for the not_null tests.
+not_in_future as (
+
+    select * from renamed
+    where activity_date is null or activity_date <= {{ floe_today() }}
+
+),
+
 -- Defensive: the dlt pipeline merges on (id, date) and a source test fails the build on a
 -- duplicate, but if one slips through (e.g. the test is downgraded to warn) the row from the
 -- latest load wins, so the grain below always holds.
 deduplicated as (
 
-    select * from renamed
+    select * from not_in_future
     qualify row_number() over (
         partition by user_id, activity_date
         order by {{ dlt_load_order() }}

@@ -20,10 +20,18 @@ renamed as (
 
 ),
 
+-- Same guard as daily activity: a night after today (UTC) never reaches a mart.
+not_in_future as (
+
+    select * from renamed
+    where sleep_date is null or sleep_date <= {{ floe_today() }}
+
+),
+
 -- Same rule as daily activity: one row per (user, night), the latest load wins.
 deduplicated as (
 
-    select * from renamed
+    select * from not_in_future
     qualify row_number() over (
         partition by user_id, sleep_date
         order by {{ dlt_load_order() }}
