@@ -8,6 +8,7 @@ from platform_defs.config import Project, load_project
 from platform_defs.ingestion.assets import ingestion_definitions
 from platform_defs.jobs import main_job_definitions
 from platform_defs.maintenance.jobs import maintenance_definitions
+from platform_defs.observability import observability_definitions
 from platform_defs.ops.definitions import ops_definitions
 from platform_defs.transform.assets import transform_definitions
 
@@ -19,6 +20,7 @@ def build_definitions(project: Project) -> dg.Definitions:
         main_job_definitions(),
         maintenance_definitions(project),
         ops_definitions(project),
+        observability_definitions(project),
     )
 
 

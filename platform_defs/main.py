@@ -24,8 +24,9 @@ def _instance() -> dg.DagsterInstance:
 
 
 def _summarize(result: dg.ExecuteInProcessResult) -> list[str]:
-    """Each bronze table the run materialized: total rows, rows loaded, Iceberg snapshot."""
-    lines = [f"{'bronze table':<42} {'rows':>10} {'loaded':>10}  snapshot"]
+    """Each bronze table the run materialized: total rows, rows loaded, rows rejected (kept in
+    `<table>__rejected`), Iceberg snapshot."""
+    lines = [f"{'bronze table':<42} {'rows':>10} {'loaded':>10} {'rejected':>9}  snapshot"]
     for event in result.get_asset_materialization_events():
         materialization = event.step_materialization_data.materialization
         metadata = materialization.metadata
@@ -34,8 +35,12 @@ def _summarize(result: dg.ExecuteInProcessResult) -> list[str]:
         key = materialization.asset_key.to_user_string()
         rows = metadata.get("dagster/row_count")
         loaded = metadata.get("rows_loaded")
+        rejected = metadata.get("floe/rejected_rows")
         snapshot = metadata["iceberg/snapshot_id"]
-        lines.append(f"{key:<42} {_value(rows):>10} {_value(loaded):>10}  {_value(snapshot)}")
+        lines.append(
+            f"{key:<42} {_value(rows):>10} {_value(loaded):>10} {_value(rejected):>9}  "
+            f"{_value(snapshot) or '-'}"
+        )
     return lines
 
 

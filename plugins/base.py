@@ -85,7 +85,12 @@ class PermanentIngestionError(IngestionError):
 
 
 class PartialIngestionError(IngestionError):
+    """Some records failed (`failed_records`) and the rest were committed: the result that
+    carries it reports the committed rows too. Retryable, so that the manifest's
+    ``retry.retryable_categories`` decides what PARTIAL means (ADR-0020: "configurable")."""
+
     category = ErrorCategory.PARTIAL
+    retryable_by_default = True
 
 
 class ConfigurationIngestionError(IngestionError):
@@ -174,7 +179,8 @@ class PhaseSeconds:
 
 @dataclass(frozen=True)
 class IngestionResult:
-    """The outcome of one run. On failure, `error` is set and `success` is False."""
+    """The outcome of one run. On failure, `error` is set and `success` is False. A PARTIAL
+    error (rows rejected) comes with what was committed: rows, commits, snapshot."""
 
     success: bool
     rows_loaded: int
@@ -205,6 +211,9 @@ class IngestionPlugin(ABC):
     validates the block with it (line-numbered errors, JSON Schema). None: validate() only."""
     incremental_model: ClassVar[type[Any] | None] = None
     """The pydantic model of the entry's ``incremental:`` block, if the plugin supports one."""
+    settings_model: ClassVar[type[Any] | None] = None
+    """The pydantic model of the manifest's ``plugins.ingestion.config`` for this type (the
+    platform validates it with line-numbered errors); None: the plugin checks it at run time."""
 
     def __init__(self, context: PluginContext) -> None:
         self.context = context

@@ -37,6 +37,8 @@ _BLOCK_MODELS: dict[str, type[BaseModel]] = {
     "plugin": PluginOptions,
 }
 Entries = list[tuple[int, IngestionPipeline]]
+REJECTS_SUFFIX = "__rejected"
+"""``<table>__rejected`` beside a bronze table holds the rows its pipeline rejected."""
 
 
 def check_manifest(manifest: PlatformManifest) -> list[Finding]:
@@ -104,6 +106,16 @@ def check_entries(entries: Entries) -> list[Finding]:
             )
         else:
             first_destination[entry.destination] = i
+    for i, entry in entries:
+        rejected_of = entry.destination.removesuffix(REJECTS_SUFFIX)
+        if rejected_of != entry.destination and rejected_of in first_destination:
+            findings.append(
+                (
+                    ("ingestion", i, "destination"),
+                    f"'{entry.destination}' is where ingestion[{first_destination[rejected_of]}] "
+                    f"keeps the rows it rejects from {rejected_of}: choose another table",
+                )
+            )
     return findings
 
 
@@ -147,6 +159,22 @@ def check_plugin_models(
             except ValidationError as exc:
                 failures.append((("ingestion", i, key), model, exc))
     return failures
+
+
+def check_plugin_settings(
+    manifest: PlatformManifest, found: dict[str, type[IngestionPlugin]]
+) -> ModelFailure | None:
+    """The manifest's ``plugins.ingestion.config``, validated with the model its plugin
+    declares (``settings_model``): a bad setting is a `floe validate` error, not a run's."""
+    settings = manifest.plugins.ingestion
+    model = getattr(found.get(settings.type), "settings_model", None)
+    if not (isinstance(model, type) and issubclass(model, BaseModel)):
+        return None
+    try:
+        model.model_validate(dict(settings.config))
+    except ValidationError as exc:
+        return ("plugins", "ingestion", "config"), model, exc
+    return None
 
 
 def check_sources(entries: Entries, project_dir: Path) -> list[Finding]:

@@ -225,6 +225,10 @@ def load_project(
                 manifest_issues.append(
                     manifest_source.issue(("plugins", "ingestion", "type"), problem)
                 )
+            failure = checks.check_plugin_settings(manifest, found)
+            if failure is not None:
+                path, model, exc = failure
+                manifest_issues += validation_issues(exc, manifest_source, model, prefix=path)
     floe_issues += _issues(floe_source, findings)
 
     issues = _by_line(floe_issues) + _by_line(manifest_issues)

@@ -22,6 +22,7 @@ from pydantic import (
     model_validator,
 )
 
+from platform_defs.config.alerts import AlertsConfig
 from platform_defs.config.models import FileVersion, SecretRef, valid_cron
 from platform_defs.config.ops import OpsConfig
 from platform_defs.config.secrets import SecretResolver, SecretValues
@@ -308,6 +309,10 @@ class PlatformManifest(_Model):
         default_factory=OpsConfig,
         validate_default=True,  # so a default SQLite file is resolved against the manifest too
         description="The ops store: landing-zone manifest, pipeline runs, alerts sent.",
+    )
+    alerts: AlertsConfig = Field(
+        default_factory=AlertsConfig,
+        description="Failed-run alerts: channels (webhook, email), UI link, delivery retries.",
     )
 
     @model_validator(mode="after")

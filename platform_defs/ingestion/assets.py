@@ -6,11 +6,17 @@ import dagster as dg
 
 from platform_defs.catalog import open_catalog, table_metadata
 from platform_defs.config import ConfigError, IngestionPipeline, Project
-from platform_defs.ingestion.retry import raise_for_error
+from platform_defs.ingestion.retry import (
+    accepts_partial,
+    error_metadata,
+    raise_for_error,
+    rejects_metadata,
+)
 from plugins.base import ConfigurationIngestionError, PermanentIngestionError, RunContext
 from plugins.registry import PluginNotFoundError, get_plugin_class
 
 GROUP_NAME = "ingestion"
+REJECTS_CHECK = "no_rejected_rows"
 
 
 def asset_key(pipeline: IngestionPipeline) -> dg.AssetKey:
@@ -49,6 +55,14 @@ def build_ingestion_asset(project: Project, pipeline: IngestionPipeline) -> dg.A
         },
         tags={"floe/pipeline": name},
         pool=pool_name(pipeline),
+        check_specs=[
+            dg.AssetCheckSpec(
+                REJECTS_CHECK,
+                asset=asset_key(pipeline),
+                description="The load rejected no row (rejected rows: the plugin's rejects "
+                "table, e.g. <table>__rejected). A warning: the good rows are committed.",
+            )
+        ],
     )
     def _ingest(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
         # The checks the code location skips at import (Project.code_issues), for this entry
@@ -83,9 +97,11 @@ def build_ingestion_asset(project: Project, pipeline: IngestionPipeline) -> dg.A
             progress=lambda message: context.log.info(message),
             run_context=run_context,
         )
-        if result.error is not None:
-            raise_for_error(context, project.manifest.retry, result.error)
-        if not result.success:
+        error = result.error
+        partial = error is not None and accepts_partial(project.manifest.retry, error)
+        if error is not None and not partial:
+            raise_for_error(context, project.manifest.retry, error)
+        if not result.success and not partial:
             # A plugin that reports failure without an error breaks the contract; never pass it.
             raise_for_error(
                 context,
@@ -97,7 +113,13 @@ def build_ingestion_asset(project: Project, pipeline: IngestionPipeline) -> dg.A
         metadata: dict[str, Any] = {
             "rows_loaded": dg.MetadataValue.int(result.rows_loaded),
             "duration_seconds": dg.MetadataValue.float(round(result.duration_seconds, 3)),
+            **rejects_metadata(error),
         }
+        if partial and error is not None:
+            # the good rows are committed: a data engineer gets them, and sees the rejects
+            # (metadata, this warning, a failed WARN check) instead of a failed step
+            metadata.update(error_metadata(error))
+            context.log.warning(f"{error.category} {error.code}: {error.message}")
         if result.details:
             metadata["run_details"] = dg.MetadataValue.json(result.details)
         catalog = open_catalog(plugin_context)
@@ -107,7 +129,18 @@ def build_ingestion_asset(project: Project, pipeline: IngestionPipeline) -> dg.A
             # A first run that found nothing to load creates no table; say so plainly.
             context.log.warning(f"no rows yet: {config.destination_table} was not created")
             metadata["dagster/row_count"] = dg.MetadataValue.int(0)
-        return dg.MaterializeResult(metadata=metadata)
+        rejected = (error.failed_records or 0) if partial and error is not None else 0
+        check = dg.AssetCheckResult(
+            check_name=REJECTS_CHECK,
+            passed=rejected == 0,
+            severity=dg.AssetCheckSeverity.WARN,
+            metadata={
+                key: value
+                for key, value in rejects_metadata(error if partial else None).items()
+                if key != "floe/rejects"
+            },
+        )
+        return dg.MaterializeResult(metadata=metadata, check_results=[check])
 
     return _ingest
 

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import dagster as dg
 
 from platform_defs.config import RetryPolicy
-from plugins.base import IngestionError
+from plugins.base import ErrorCategory, IngestionError
 
 
 @dataclass(frozen=True)
@@ -43,6 +43,44 @@ def decide(policy: RetryPolicy, error: IngestionError, retry_number: int) -> Ret
     return RetryDecision(retry=True, seconds_to_wait=wait, attempts_left=attempts_left)
 
 
+def accepts_partial(policy: RetryPolicy, error: IngestionError) -> bool:
+    """A PARTIAL result (rows rejected, the rest committed) that the manifest does not ask to
+    retry: the asset materializes what was committed and reports the rejects. When the
+    manifest lists PARTIAL in `retryable_categories`, it is retried like any retryable
+    failure and, once the attempts are spent, fails the step."""
+    return error.category == ErrorCategory.PARTIAL and not (
+        error.retryable and policy.is_retryable(error.category)
+    )
+
+
+def rejects_metadata(error: IngestionError | None) -> dict[str, dg.MetadataValue]:
+    """How many rows were rejected and where they are (the plugin's rejects table, the first
+    rejects): ``floe/rejected_rows`` is 0 for a run without rejects."""
+    if error is None or error.category != ErrorCategory.PARTIAL:
+        return {"floe/rejected_rows": dg.MetadataValue.int(0)}
+    metadata: dict[str, dg.MetadataValue] = {
+        "floe/rejected_rows": dg.MetadataValue.int(error.failed_records or 0)
+    }
+    table = error.details.get("rejects_table")
+    if table:
+        metadata["floe/rejects_table"] = dg.MetadataValue.text(str(table))
+    sample = error.details.get("rejects_sample")
+    if sample:
+        columns = list(dict.fromkeys(key for record in sample for key in record))
+        metadata["floe/rejects"] = dg.MetadataValue.table(
+            records=[
+                dg.TableRecord(
+                    data={key: None if value is None else str(value) for key, value in r.items()}
+                )
+                for r in sample
+            ],
+            schema=dg.TableSchema(
+                columns=[dg.TableColumn(name=name, type="string") for name in columns]
+            ),
+        )
+    return metadata
+
+
 def error_metadata(error: IngestionError) -> dict[str, dg.MetadataValue]:
     """The ADR-0020 fields, shown in the Dagster UI on the failed step."""
     fields = error.to_dict()
@@ -59,6 +97,8 @@ def error_metadata(error: IngestionError) -> dict[str, dg.MetadataValue]:
         metadata["error/retry_after_seconds"] = dg.MetadataValue.int(error.retry_after_seconds)
     if error.details:
         metadata["error/details"] = dg.MetadataValue.json(error.details)
+    if error.category == ErrorCategory.PARTIAL:
+        metadata.update(rejects_metadata(error))
     return metadata
 
 

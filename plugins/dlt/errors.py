@@ -20,7 +20,11 @@ from dlt.common.destination.exceptions import (
     DestinationTerminalException,
     DestinationTransientException,
 )
-from dlt.common.schema.exceptions import SchemaCorruptedException, UnboundColumnException
+from dlt.common.schema.exceptions import (
+    DataValidationError,
+    SchemaCorruptedException,
+    UnboundColumnException,
+)
 from dlt.extract.exceptions import ResourceNotFoundError, ResourcesNotFoundError
 from dlt.pipeline.exceptions import PipelineStepFailed
 from pydantic import ValidationError
@@ -174,6 +178,21 @@ def _classify(exc: BaseException, source: str) -> IngestionError | None:
                 source=source,
                 details={**detail, "columns": keys},
             )
+    if isinstance(exc, DataValidationError):  # the entry's `schema_contract` refused the load
+        what = f"column {exc.column_name!r}" if exc.column_name else f"table {exc.table_name!r}"
+        return PermanentIngestionError(
+            "SCHEMA_CONTRACT_VIOLATION",
+            f"the schema contract ({exc.schema_entity}: {exc.contract_mode}) refuses {what} "
+            f"of {exc.table_name}: nothing of this load was committed",
+            source=source,
+            details={
+                **detail,
+                "entity": exc.schema_entity,
+                "mode": exc.contract_mode,
+                "table": exc.table_name,
+                "column": exc.column_name,
+            },
+        )
     if isinstance(exc, SchemaCorruptedException):
         return PermanentIngestionError("SCHEMA_CORRUPTION", str(exc), source=source, details=detail)
     if isinstance(exc, CommitFailedException):

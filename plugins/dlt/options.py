@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import re
 from typing import Annotated, Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import (
     AfterValidator,
@@ -20,10 +21,38 @@ from pydantic import (
     ConfigDict,
     Field,
     ValidationError,
+    field_validator,
     model_validator,
 )
 
 FileFormat = Literal["csv", "jsonl", "parquet"]
+
+DataType = Literal[
+    "text", "bigint", "double", "bool", "decimal", "date", "timestamp", "time", "json"
+]
+"""dlt's data types a declared column may have (dlt's `binary` and `wei` have no text form)."""
+TEMPORAL_TYPES = ("date", "timestamp", "time")
+DEFAULT_DECIMAL = (38, 9)
+"""dlt's default precision and scale for `decimal` (its parquet writer's)."""
+
+READER_OPTIONS: dict[str, tuple[str, ...]] = {
+    "csv": (
+        "sep",
+        "delimiter",
+        "quotechar",
+        "escapechar",
+        "doublequote",
+        "skipinitialspace",
+        "encoding",
+        "na_values",
+        "chunksize",
+    ),
+    "jsonl": ("encoding", "chunksize"),
+    "parquet": ("chunksize", "use_pyarrow"),
+}
+"""What each of floe's file readers takes (``plugins/dlt/readers.py``)."""
+
+ContractMode = Literal["evolve", "freeze", "discard_row", "discard_value"]
 
 _FORMAT_BY_SUFFIX: dict[str, FileFormat] = {
     ".csv": "csv",
@@ -52,6 +81,82 @@ SourceReference = Annotated[
 ]
 
 
+class ColumnSpec(BaseModel):
+    """One declared column of `dlt.columns`: its type, whether it may be null, and how its
+    text is parsed. Applied as dlt column hints; values are converted by floe before dlt sees
+    them, and a value that does not fit is a rejected row."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    data_type: DataType = Field(
+        description="dlt data type: text, bigint, double, bool, decimal, date, timestamp, "
+        "time or json."
+    )
+    nullable: bool = Field(
+        default=True,
+        description="false: a row without a value here (null, empty, missing) is rejected.",
+    )
+    format: str | None = Field(
+        default=None,
+        min_length=1,
+        description="strptime format of the text for date, timestamp and time columns "
+        "(e.g. '%m/%d/%Y' for 8/3/2026). Without it: ISO 8601.",
+    )
+    precision: int | None = Field(
+        default=None, ge=1, le=38, description="decimal: total digits (default 38)."
+    )
+    scale: int | None = Field(
+        default=None, ge=0, le=38, description="decimal: digits after the point (default 9)."
+    )
+    allow_future: bool = Field(
+        default=False,
+        description="date: accept dates after today. By default such a row is rejected "
+        '("date in the future"); today is in the manifest\'s `today_time_zone`.',
+    )
+
+    @model_validator(mode="after")
+    def _fits_the_type(self) -> ColumnSpec:
+        if self.format is not None and self.data_type not in TEMPORAL_TYPES:
+            raise ValueError(
+                f"`format` applies to date, timestamp and time columns, not {self.data_type}"
+            )
+        if (self.precision is not None or self.scale is not None) and self.data_type != "decimal":
+            raise ValueError(
+                f"`precision` and `scale` apply to decimal columns, not {self.data_type}"
+            )
+        if self.allow_future and self.data_type != "date":
+            raise ValueError(f"`allow_future` applies to date columns, not {self.data_type}")
+        if self.data_type == "decimal":
+            precision, scale = self.decimal
+            if scale > precision:
+                raise ValueError(f"scale {scale} is larger than precision {precision}")
+        return self
+
+    @property
+    def decimal(self) -> tuple[int, int]:
+        """(precision, scale) of a decimal column, dlt's defaults filled in."""
+        return (
+            self.precision or DEFAULT_DECIMAL[0],
+            DEFAULT_DECIMAL[1] if self.scale is None else self.scale,
+        )
+
+
+class SchemaContractModes(BaseModel):
+    """dlt's schema contract per entity (https://dlthub.com/docs/general-usage/schema-contracts)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    tables: ContractMode | None = Field(
+        default=None, description="A table the table has not seen yet (the first load)."
+    )
+    columns: ContractMode | None = Field(
+        default=None, description="A column the table does not have yet."
+    )
+    data_type: ContractMode | None = Field(
+        default=None, description="A value whose type differs from its column's."
+    )
+
+
 class DltOptions(BaseModel):
     """The ``dlt:`` block of an ingestion entry, without ``source`` (what the plugin receives
     as ``IngestionConfig.options``)."""
@@ -76,6 +181,17 @@ class DltOptions(BaseModel):
         description="dlt nesting depth. 0 keeps nested data as JSON columns of the one table "
         "instead of creating child tables the entry has no destination for.",
     )
+    columns: dict[str, ColumnSpec] = Field(
+        default_factory=dict,
+        description="Declared columns by name (source spelling or snake_case): data_type, "
+        "nullable, format. A value that does not fit is a rejected row in "
+        "<namespace>.<table>__rejected.",
+    )
+    schema_contract: ContractMode | SchemaContractModes | None = Field(
+        default=None,
+        description="dlt's schema contract: one mode for all (evolve, freeze, discard_row, "
+        "discard_value) or per entity ({tables, columns, data_type}). Default: evolve.",
+    )
 
     @model_validator(mode="after")
     def _fold_resource(self) -> DltOptions:
@@ -84,6 +200,36 @@ class DltOptions(BaseModel):
                 raise ValueError("give either `resource` or `resources`, not both")
             self.resources = [self.resource]
         return self
+
+    @field_validator("columns")
+    @classmethod
+    def _one_spelling_per_column(cls, columns: dict[str, ColumnSpec]) -> dict[str, ColumnSpec]:
+        from plugins.dlt.sources import normalize_identifier
+
+        seen: dict[str, str] = {}
+        for name in columns:
+            normalized = normalize_identifier(name)
+            if normalized in seen:
+                raise ValueError(
+                    f"{seen[normalized]} and {name} are the same column ({normalized}): "
+                    "declare it once"
+                )
+            seen[normalized] = name
+        return columns
+
+    @property
+    def declared_columns(self) -> dict[str, ColumnSpec]:
+        """The declared columns by their table (snake_case) name."""
+        from plugins.dlt.sources import normalize_identifier
+
+        return {normalize_identifier(name): spec for name, spec in self.columns.items()}
+
+    @property
+    def contract(self) -> str | dict[str, str] | None:
+        """`schema_contract` as dlt takes it."""
+        if isinstance(self.schema_contract, SchemaContractModes):
+            return self.schema_contract.model_dump(exclude_none=True) or None
+        return self.schema_contract
 
 
 class DltBlock(DltOptions):
@@ -164,7 +310,9 @@ class FilesystemConfig(BaseModel):
     )
     reader_options: dict[str, Any] = Field(
         default_factory=dict,
-        description="Passed to the reader: pandas.read_csv kwargs for csv, `chunksize` for all.",
+        description="Options of the file reader. csv: sep (or delimiter), quotechar, "
+        "escapechar, doublequote, skipinitialspace, encoding, na_values, chunksize; jsonl: "
+        "encoding, chunksize; parquet: chunksize, use_pyarrow.",
     )
     kwargs: dict[str, Any] | None = Field(
         default=None, description="fsspec filesystem constructor arguments."
@@ -186,6 +334,12 @@ class FilesystemConfig(BaseModel):
                     "set format to csv, jsonl or parquet"
                 )
             self.format = inferred
+        unknown = sorted(set(self.reader_options) - set(READER_OPTIONS[self.format]))
+        if unknown:
+            raise ValueError(
+                f"reader_options {', '.join(unknown)} not known to the {self.format} reader "
+                f"(it takes: {', '.join(READER_OPTIONS[self.format])})"
+            )
         return self
 
 
@@ -219,6 +373,24 @@ class DltPluginSettings(BaseModel):
         description="How long a run waits for another run of the same pipeline (outside "
         "Dagster's per-pipeline concurrency pool) before failing as TRANSIENT/PIPELINE_BUSY.",
     )
+    today_time_zone: str = Field(
+        default="UTC",
+        min_length=1,
+        description="IANA time zone of 'today': a declared date column's value after today "
+        "there is a rejected row (date in the future). Keep it equal to dbt's "
+        "`vars.today_time_zone`.",
+    )
+
+    @field_validator("today_time_zone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(
+                f"unknown time zone {value!r}: use an IANA name such as UTC or Europe/Berlin"
+            ) from None
+        return value
 
 
 def format_validation_error(exc: ValidationError, prefix: str = "") -> list[tuple[str, str]]:

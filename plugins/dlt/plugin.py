@@ -19,15 +19,18 @@ import os
 import time
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, ClassVar
 
 import dlt
+import pyarrow as pa
 from dlt.common.schema import Schema
+from dlt.common.schema.utils import new_table
 from filelock import FileLock, Timeout
 from pydantic import BaseModel, ValidationError
 from pyiceberg.catalog import load_catalog
+from pyiceberg.table import Table
 
 from plugins.base import (
     ConfigurationIngestionError,
@@ -35,12 +38,14 @@ from plugins.base import (
     IngestionError,
     IngestionPlugin,
     IngestionResult,
+    PartialIngestionError,
     PermanentIngestionError,
     PhaseSeconds,
     ProgressCallback,
     RunContext,
     TransientIngestionError,
 )
+from plugins.dlt.columns import RowChecker, arrow_type, table_types, today_in
 from plugins.dlt.errors import to_ingestion_error
 from plugins.dlt.options import (
     DltBlock,
@@ -48,6 +53,13 @@ from plugins.dlt.options import (
     DltOptions,
     DltPluginSettings,
     format_validation_error,
+)
+from plugins.dlt.rejects import (
+    package_columns,
+    package_rejects,
+    rejects_table,
+    sample,
+    write_rejects,
 )
 from plugins.dlt.set_aside import (
     SetAsidePackage,
@@ -164,6 +176,8 @@ class DltIngestionPlugin(IngestionPlugin):
     """The floe.yaml `dlt:` block, validated by the platform through the plugin."""
     incremental_model: ClassVar[type[BaseModel]] = DltIncremental
     """The entry's `incremental:` block."""
+    settings_model: ClassVar[type[BaseModel]] = DltPluginSettings
+    """The manifest's `plugins.ingestion.config`."""
     version: ClassVar[str] = "1.0.0"
     is_external: ClassVar[bool] = False
 
@@ -233,7 +247,7 @@ class DltIngestionPlugin(IngestionPlugin):
         started = time.perf_counter()
         say = _safe_progress(progress)
         outcomes: list[CommitOutcome] = []
-        details: dict[str, Any] = {"dlt_pipeline": handle.pipeline_name}
+        details: dict[str, Any] = {"dlt_pipeline": handle.pipeline_name, "rejected_rows": 0}
         try:
             settings = self.settings
             options = DltOptions.model_validate(dict(config.options))
@@ -254,7 +268,8 @@ class DltIngestionPlugin(IngestionPlugin):
                     details["recovered_load_ids"] = pending
                 # a fresh working dir (new container, wiped .floe/) continues from the state
                 # committed with the table's data instead of from `initial_value`
-                restored = restore_state(handle.dlt_pipeline, committer.load_table(), config.name)
+                table = committer.load_table()
+                restored = restore_state(handle.dlt_pipeline, table, config.name)
                 if restored is not None:
                     details["restored_state"] = restored.as_details()
                     say(
@@ -266,12 +281,31 @@ class DltIngestionPlugin(IngestionPlugin):
                 _forget_local_schemas(handle.dlt_pipeline)
 
                 _stop_if_cancelled(run, config.name)
+                # every value must fit its column's type (declared, or the table's), else
+                # its row is rejected: never a variant column
+                checker = RowChecker(
+                    options.declared_columns,
+                    table_types=table_types(table.schema() if table is not None else None),
+                    primary_key=config.primary_key,
+                    table=config.destination_table,
+                    today=today_in(settings.today_time_zone),
+                    time_zone=settings.today_time_zone,
+                )
                 resource = build_resource(
-                    config, options, self.context.project_dir, only_files=run.files
+                    config,
+                    options,
+                    self.context.project_dir,
+                    only_files=run.files,
+                    checker=checker,
                 )
                 phase = time.perf_counter()
                 say(f"extracting {config.source}")
-                handle.dlt_pipeline.extract(resource, loader_file_format="parquet")
+                handle.dlt_pipeline.extract(
+                    resource,
+                    loader_file_format="parquet",
+                    # dlt's default when None (its annotation says Schema)
+                    schema=_contract_schema(handle, options, table),  # type: ignore[arg-type]
+                )
                 details["extract_seconds"] = round(time.perf_counter() - phase, 3)
 
                 phase = time.perf_counter()
@@ -297,12 +331,31 @@ class DltIngestionPlugin(IngestionPlugin):
                 handle_details=handle.details,
                 run_id=run.run_id,
             )
+        rejected = handle.details.get("rejected_rows", 0)
+        partial = None
+        if rejected:
+            # the good rows are committed; the asset decides what PARTIAL means (the
+            # manifest's retry.retryable_categories)
+            partial = PartialIngestionError(
+                "ROWS_REJECTED",
+                f"{rejected:,} row(s) rejected, kept in {rejects_table(config.destination_table)} "
+                f"with the reason (load ids {', '.join(handle.details['rejected_load_ids'])})",
+                source=config.name,
+                failed_records=rejected,
+                details={
+                    "rejects_table": rejects_table(config.destination_table),
+                    "load_ids": handle.details["rejected_load_ids"],
+                    "rejects_sample": handle.details["rejects_sample"],
+                },
+            )
+            say(f"warning: {partial.message}")
         return self._result(
             config.destination_table,
-            True,
+            partial is None,
             outcomes,
             details,
             started,
+            error=partial,
             handle_details=handle.details,
             run_id=run.run_id,
         )
@@ -391,7 +444,13 @@ class DltIngestionPlugin(IngestionPlugin):
                         "every snapshot summary (many rows sharing the last cursor value?)"
                     )
             try:
-                outcome = committer.commit(_load(handle.config, load_id, files, state, run))
+                self._commit_rejects(handle, committer, load_id, say, run)
+                load = _load(handle.config, load_id, files, state, run)
+                untyped: list[str] = []
+                if not files:  # an empty first load creates the table (the columns it knows)
+                    schema, untyped = _empty_table_schema(handle, load_id)
+                    load = replace(load, schema=schema)
+                outcome = committer.commit(load)
             except Exception as exc:
                 error = to_ingestion_error(exc, source=handle.config.name)
                 if not _retry_may_fix(error):
@@ -406,9 +465,58 @@ class DltIngestionPlugin(IngestionPlugin):
                     f"{len(outcome.files)} files, {outcome.bytes_written:,} bytes) to "
                     f"{handle.config.destination_table}"
                 )
+            elif outcome.table_created:
+                say(f"created {handle.config.destination_table} without rows (an empty load)")
+                if untyped:
+                    say(
+                        f"warning: columns {', '.join(untyped)} of "
+                        f"{handle.config.destination_table} are text (an empty file's header "
+                        "only): declare their types in dlt.columns"
+                    )
             else:
                 say(f"load {load_id}: nothing new for {handle.config.destination_table}")
             _retire_package(dlt_pipeline, load_id)
+
+    def _commit_rejects(
+        self,
+        handle: DltPipeline,
+        committer: TableCommitter,
+        load_id: str,
+        say: ProgressCallback,
+        run: RunContext,
+    ) -> None:
+        """Commit the package's rejected rows to ``<table>__rejected``, tagged with the
+        package's load id (so, like the rows, exactly once), before the rows themselves."""
+        records = package_rejects(handle.dlt_pipeline, load_id)
+        if not records:
+            return
+        identifier = rejects_table(handle.config.destination_table)
+        path = write_rejects(records, handle.work_dir / "rejects" / f"{load_id}.parquet")
+        try:
+            outcome = TableCommitter(
+                committer.catalog,
+                identifier,
+                writer=handle.config.name,
+                attempts=committer.attempts,
+                progress=say,
+            ).commit(
+                Load(
+                    load_id=load_id,
+                    files=[path],
+                    mode="append",
+                    constant_columns={LOAD_ID_COLUMN: load_id},
+                    properties=_run_properties(run),
+                )
+            )
+        finally:
+            path.unlink(missing_ok=True)
+        details = handle.details
+        details["rejected_rows"] = details.get("rejected_rows", 0) + len(records)
+        details.setdefault("rejected_load_ids", []).append(load_id)
+        details["rejects_table"] = identifier
+        details["rejects_sample"] = [*details.get("rejects_sample", []), *sample(records)][:10]
+        done = "were already" if outcome.already_committed else "are now"
+        say(f"{len(records):,} rejected row(s) of load {load_id} {done} in {identifier}")
 
     def _set_aside(
         self,
@@ -501,6 +609,15 @@ def _package_files(
     return files, sorted(others)
 
 
+def _run_properties(run: RunContext | None) -> dict[str, str]:
+    properties = {}
+    if run is not None and run.run_id:
+        properties[RUN_ID_PROPERTY] = run.run_id
+    if run is not None and run.partition_key:
+        properties[PARTITION_PROPERTY] = run.partition_key
+    return properties
+
+
 def _load(
     config: IngestionConfig,
     load_id: str,
@@ -509,10 +626,7 @@ def _load(
     run: RunContext | None = None,
 ) -> Load:
     properties = {STATE_PROPERTY: state} if state else {}
-    if run is not None and run.run_id:
-        properties[RUN_ID_PROPERTY] = run.run_id
-    if run is not None and run.partition_key:
-        properties[PARTITION_PROPERTY] = run.partition_key
+    properties.update(_run_properties(run))
     return Load(
         load_id=load_id,
         files=files,
@@ -522,6 +636,47 @@ def _load(
         constant_columns={LOAD_ID_COLUMN: load_id},
         properties=properties,
     )
+
+
+def _empty_table_schema(handle: DltPipeline, load_id: str) -> tuple[pa.Schema | None, list[str]]:
+    """The columns a load without rows knows — the declared ones (typed) and those of the
+    files' headers (text, unless declared), plus dlt's load columns — and the untyped ones.
+    None: no column is known."""
+    declared = DltOptions.model_validate(dict(handle.config.options)).declared_columns
+    header = package_columns(handle.dlt_pipeline, load_id)
+    names = list(dict.fromkeys([*header, *declared]))
+    if not names:
+        return None, []
+    untyped = [name for name in names if name not in declared]
+    fields = [
+        pa.field(name, arrow_type(declared[name]) if name in declared else pa.string())
+        for name in names
+    ]
+    load_columns = [pa.field(name, pa.string()) for name in LOAD_COLUMNS]
+    return pa.schema([*fields, *load_columns]), untyped
+
+
+def _contract_schema(
+    handle: DltPipeline, options: DltOptions, table: Table | None
+) -> Schema | None:
+    """For a schema contract: dlt's schema holding the Iceberg table's columns, so that dlt
+    sees them as existing (the local schema is emptied before each run, and for a table dlt
+    has never seen every column is new). None without a contract: dlt infers afresh."""
+    if options.contract is None:
+        return None
+    dlt_pipeline = handle.dlt_pipeline
+    name = dlt_pipeline.default_schema_name or dlt_pipeline.pipeline_name
+    schema = Schema(name)
+    if table is not None:
+        columns = [
+            {"name": column, "data_type": data_type, "nullable": True}
+            for column, data_type in {
+                **table_types(table.schema()),
+                **dict.fromkeys(LOAD_COLUMNS, "text"),
+            }.items()
+        ]
+        schema.update_table(new_table(handle.table_name, columns=columns))  # type: ignore[arg-type]
+    return schema
 
 
 def _stop_if_cancelled(run: RunContext, pipeline: str) -> None:

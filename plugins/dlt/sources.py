@@ -24,7 +24,13 @@ from dlt.common.typing import ConfigValueSentinel, is_optional_type
 from dlt.extract import DltResource, DltSource
 from pydantic import ValidationError
 
-from plugins.base import ConfigurationIngestionError, IngestionConfig, PermanentIngestionError
+from plugins.base import (
+    ConfigurationIngestionError,
+    IngestionConfig,
+    IngestionError,
+    PermanentIngestionError,
+)
+from plugins.dlt.columns import RowChecker, column_hints
 from plugins.dlt.errors import SourceFileError, is_credential_name
 from plugins.dlt.options import (
     DltIncremental,
@@ -32,6 +38,8 @@ from plugins.dlt.options import (
     FilesystemConfig,
     format_validation_error,
 )
+from plugins.dlt.readers import READERS, checking_step
+from plugins.dlt.rejects import RejectSink
 
 FILESYSTEM = "dlt.sources.filesystem"
 REST_API = "dlt.sources.rest_api"
@@ -89,25 +97,21 @@ def import_source_function(reference: str, *, source: str) -> Callable[..., Any]
     return target
 
 
-def _file_reader(fmt: str) -> Callable[..., Iterator[Any]]:
-    from dlt.sources.filesystem.readers import _read_csv, _read_jsonl, _read_parquet
-
-    readers: dict[str, Callable[..., Iterator[Any]]] = {
-        "csv": _read_csv,
-        "jsonl": _read_jsonl,
-        "parquet": _read_parquet,
-    }
-    return readers[fmt]
-
-
 def _read_files(
-    items: Iterable[Any], *, fmt: str, reader_options: Mapping[str, Any]
+    items: Iterable[Any],
+    *,
+    fmt: str,
+    reader_options: Mapping[str, Any],
+    checker: RowChecker,
+    sink: RejectSink,
 ) -> Iterator[Any]:
-    """dlt's reader for `fmt`, one file at a time, so a failure names the offending file."""
-    reader = _file_reader(fmt)
+    """floe's reader for `fmt`, one file at a time, so a failure names the offending file."""
+    reader = READERS[fmt]
     for item in items:
         try:
-            yield from reader([item], **reader_options)
+            yield from reader(item, checker, sink, **reader_options)
+        except IngestionError:
+            raise
         except Exception as exc:
             raise SourceFileError(item.get("file_url") or item.get("file_name"), exc) from exc
 
@@ -116,7 +120,9 @@ def filesystem_resource(
     config: IngestionConfig,
     options: DltOptions,
     project_dir: Path,
-    only_files: tuple[str, ...] | None = None,
+    only_files: tuple[str, ...] | None,
+    checker: RowChecker,
+    sink: RejectSink,
 ) -> DltResource:
     from dlt.sources.filesystem import filesystem
 
@@ -151,7 +157,7 @@ def filesystem_resource(
         chosen = set(only_files)
         files.add_filter(lambda item: item["relative_path"] in chosen)
     reader = dlt.transformer(name=config.table)(_read_files)(
-        fmt=str(fs.format), reader_options=fs.reader_options
+        fmt=str(fs.format), reader_options=fs.reader_options, checker=checker, sink=sink
     )
     return files | reader
 
@@ -394,10 +400,23 @@ def build_resource(
     project_dir: Path,
     *,
     only_files: tuple[str, ...] | None = None,
+    checker: RowChecker | None = None,
+    sink: RejectSink | None = None,
 ) -> DltResource:
-    """The entry's one resource, hinted, with its table named after the destination."""
+    """The entry's one resource, hinted, with its table named after the destination.
+
+    Every row is checked on its way to dlt (``columns.py``): a row that does not fit is
+    kept out and handed to `sink` as a rejected row. The file readers check as they read
+    (they know the line); any other source gets the check as a step of its resource."""
+    if checker is None:
+        checker = RowChecker(
+            options.declared_columns,
+            primary_key=config.primary_key,
+            table=config.destination_table,
+        )
+    sink = sink if sink is not None else RejectSink()
     if config.source == FILESYSTEM:
-        resource = filesystem_resource(config, options, project_dir, only_files)
+        resource = filesystem_resource(config, options, project_dir, only_files, checker, sink)
     elif only_files is not None:
         raise ConfigurationIngestionError(
             "UNSUPPORTED_FILE_LIST",
@@ -411,11 +430,21 @@ def build_resource(
                 "INVALID_INCREMENTAL", rest_api_incremental_problem(config), source=config.name
             )
         resource = _single_resource(_call_source(config, options), config, options)
+        # a type the source declares (sql_database reflects its table) decides, unless
+        # floe.yaml declares the column
+        for name, column in _declared_columns(resource).items():
+            if column.get("data_type"):
+                checker.pin(name, str(column["data_type"]), origin="source")
+        resource.add_step(checking_step(checker, sink))  # type: ignore[arg-type]  # meta optional
     resource.max_table_nesting = options.max_table_nesting
     hints: dict[str, Any] = {
         "table_name": config.table,
         "write_disposition": config.write_disposition,
     }
+    if options.columns:
+        hints["columns"] = column_hints(options.declared_columns)
+    if options.contract is not None:
+        hints["schema_contract"] = options.contract
     if config.primary_key:
         hints["primary_key"] = [normalize_identifier(key) for key in config.primary_key]
     if config.incremental:
@@ -423,7 +452,12 @@ def build_resource(
         # (updated_at); normalising the items' keys first makes both spellings work
         resource.add_map(_normalize_item_keys)
         hints["incremental"] = build_incremental(
-            config.incremental, source=config.name, columns=_declared_columns(resource)
+            config.incremental,
+            source=config.name,
+            # a quoted initial_value is converted to the cursor's declared type
+            columns={
+                **_declared_columns(resource),
+            },
         )
     resource.apply_hints(**hints)
     return resource

@@ -93,6 +93,10 @@ class Load:
     constant_columns: Mapping[str, str] = field(default_factory=dict)
     """String columns set to the same value on every row of the load (its load id, the
     landing file it came from), added while the files are written."""
+    schema: pa.Schema | None = None
+    """For a load without files: the columns the writer knows (declared, a file's header).
+    A first such load creates the table with them and no snapshot, so readers find an empty
+    table instead of none; once the table exists it is a no-op."""
 
 
 @dataclass
@@ -191,7 +195,9 @@ class TableCommitter:
         outcome = CommitOutcome(load_id=load.load_id)
         files = [Path(p) for p in load.files]
         if not files:
-            outcome.noop = True
+            if load.schema is not None and len(load.schema):
+                self._create_empty(load.schema, outcome)
+            outcome.noop = not outcome.table_created
             return outcome
         metadata = [pq.read_metadata(path) for path in files]
         load_schema = iceberg_ready_schema(m.schema.to_arrow_schema() for m in metadata)
@@ -216,6 +222,39 @@ class TableCommitter:
                 self._attempt(load, files, load_schema, increment, outcome)
         return outcome
 
+    def _ensure_namespace(self) -> None:
+        namespace = self.identifier.rsplit(".", 1)[0]
+        try:
+            self.catalog.create_namespace_if_not_exists(namespace)
+        except Exception:
+            # pyiceberg's SQL catalog checks, then inserts: a concurrent first load into
+            # the same new namespace loses that race with an IntegrityError
+            if not self.catalog.namespace_exists(namespace):
+                raise
+
+    def _create_empty(self, schema: pa.Schema, outcome: CommitOutcome) -> None:
+        """Create the table with `schema` and no snapshot, unless it exists (a first load
+        without rows). Idempotent by the table's existence: there is no snapshot to carry
+        the load id, and no data file to lose."""
+        ready = iceberg_ready_schema([schema])
+        for attempt in stamina.retry_context(
+            on=RETRYABLE_COMMIT_ERRORS,
+            attempts=self.attempts,
+            wait_initial=0.05,
+            wait_max=2.0,
+            timeout=300.0,
+        ):
+            with attempt:
+                outcome.attempts = attempt.num
+                if self.load_table() is not None:
+                    return  # created by an earlier load, attempt or a concurrent writer
+                self._ensure_namespace()
+                self.catalog.create_table_transaction(
+                    self.identifier, schema=ready
+                ).commit_transaction()
+                outcome.table_created = True
+                self._progress(f"created table {self.identifier} (no rows yet)")
+
     # -- one attempt --------------------------------------------------------------------
 
     def _attempt(
@@ -234,14 +273,7 @@ class TableCommitter:
                 return
             txn = _without_pyiceberg_retries(table).transaction()
         else:
-            namespace = self.identifier.rsplit(".", 1)[0]
-            try:
-                self.catalog.create_namespace_if_not_exists(namespace)
-            except Exception:
-                # pyiceberg's SQL catalog checks, then inserts: a concurrent first load into
-                # the same new namespace loses that race with an IntegrityError
-                if not self.catalog.namespace_exists(namespace):
-                    raise
+            self._ensure_namespace()
             txn = self.catalog.create_table_transaction(self.identifier, schema=load_schema)
         evolve_schema(txn, load_schema, identifier=self.identifier, writer=self.writer)
         # the staged table's FileIO: for a new table on a REST catalog it carries the

@@ -9,6 +9,13 @@ from platform_defs.config import load_project
 from platform_defs.definitions import build_definitions
 from platform_defs.jobs import MAIN_JOB_NAME
 from platform_defs.maintenance.jobs import MAINTENANCE_JOB_NAME, MAINTENANCE_SCHEDULE_NAME, op_name
+from platform_defs.observability.sensors import (
+    CATCH_UP_SENSOR,
+    RUN_CANCELED_SENSOR,
+    RUN_FAILURE_SENSOR,
+    RUN_STARTED_SENSOR,
+    RUN_SUCCESS_SENSOR,
+)
 from platform_defs.transform.prepare import prepare
 from platform_defs.transform.project import dbt_project
 
@@ -130,3 +137,26 @@ def test_maintenance_job_covers_every_bronze_table_on_its_own_schedule(
     # Ops, not assets: the main job (every asset) never runs maintenance.
     main_nodes = {node.name for node in defs.resolve_job_def(MAIN_JOB_NAME).nodes}
     assert not {node.name for node in job.nodes} & main_nodes
+
+
+def test_every_run_is_tracked_and_failures_alerted_by_running_sensors(
+    defs: dg.Definitions,
+) -> None:
+    sensors = {sensor.name: sensor for sensor in defs.sensors or []}
+    assert set(sensors) == {
+        "marts_automation",
+        RUN_STARTED_SENSOR,
+        RUN_SUCCESS_SENSOR,
+        RUN_FAILURE_SENSOR,
+        RUN_CANCELED_SENSOR,
+        CATCH_UP_SENSOR,
+    }
+    for name in (RUN_STARTED_SENSOR, RUN_SUCCESS_SENSOR, RUN_FAILURE_SENSOR, RUN_CANCELED_SENSOR):
+        sensor = sensors[name]
+        assert isinstance(sensor, dg.RunStatusSensorDefinition)
+        assert sensor.default_status == dg.DefaultSensorStatus.RUNNING
+    assert sensors[CATCH_UP_SENSOR].default_status == dg.DefaultSensorStatus.RUNNING
+    repository = defs.get_repository_def()
+    assert repository.get_sensor_def(RUN_FAILURE_SENSOR).required_resource_keys == {"ops_store"}
+    # sensors only: the jobs are still the platform's own
+    assert {job.name for job in repository.get_all_jobs()} >= {MAIN_JOB_NAME, MAINTENANCE_JOB_NAME}

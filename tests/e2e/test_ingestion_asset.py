@@ -131,3 +131,99 @@ def test_unresolvable_secret_is_a_configuration_failure_without_the_value(
     assert metadata["error/category"].value == "CONFIGURATION"
     assert "FLOE_SECRET_WEARABLE_BUCKET_KEY" in metadata["error/message"].value
     assert _attempts(result) == 1
+
+
+BAD_ROW_CSV = (
+    "Id,ActivityDate,TotalSteps\n"
+    "1503960366,4/12/2026,13162\n"
+    "1503960366,4/13/2026,lots\n"
+    "1624580081,4/12/2026,8163\n"
+)
+TYPED_ACTIVITY = """\
+- name: wearable_daily_activity
+  destination: bronze.daily_activity
+  write_disposition: merge
+  primary_key: [Id, ActivityDate]
+  dlt:
+    source: dlt.sources.filesystem
+    config: {bucket_url: data, file_glob: "daily_activity*.csv"}
+    columns:
+      ActivityDate: {data_type: date, format: "%m/%d/%Y"}
+      TotalSteps: {data_type: bigint}
+"""
+
+
+def _bad_row_project(root: Path, retryable: str) -> Path:
+    (root / "data").mkdir()
+    (root / "data" / "daily_activity.csv").write_text(BAD_ROW_CSV)
+    retry = (
+        "max_attempts: 3\n  initial_delay_seconds: 0\n  max_delay_seconds: 0\n"
+        f"  retryable_categories: {retryable}"
+    )
+    return write_project(root, pipelines=TYPED_ACTIVITY, retry=retry)
+
+
+def test_rejected_rows_materialize_the_good_rows_with_the_rejects_in_metadata(
+    tmp_path: Path,
+) -> None:
+    """PARTIAL not retryable (the default): the asset materializes what was committed, and
+    the rejects are in its metadata, a warning and a failed (WARN) check."""
+    result = _materialize(_bad_row_project(tmp_path, "[TRANSIENT]"), "wearable_daily_activity")
+
+    assert result.success
+    assert _attempts(result) == 1
+    [materialization] = result.asset_materializations_for_node("bronze__daily_activity")
+    metadata = materialization.metadata
+    assert metadata["rows_loaded"].value == 2
+    assert metadata["dagster/row_count"].value == 2
+    assert metadata["floe/rejected_rows"].value == 1
+    assert metadata["floe/rejects_table"].value == "bronze.daily_activity__rejected"
+    assert metadata["error/category"].value == "PARTIAL"
+    assert metadata["error/failed_records"].value == 1
+    [reject] = metadata["floe/rejects"].records
+    assert reject.data["raw_value"] == "lots" and reject.data["line"] == "3"
+    [check] = result.get_asset_check_evaluations()
+    assert (check.check_name, check.passed) == ("no_rejected_rows", False)
+    assert check.severity == dg.AssetCheckSeverity.WARN
+
+
+def test_partial_is_retried_then_fails_when_the_manifest_lists_it(tmp_path: Path) -> None:
+    result = _materialize(
+        _bad_row_project(tmp_path, "[TRANSIENT, PARTIAL]"), "wearable_daily_activity"
+    )
+
+    assert not result.success
+    assert _attempts(result) == 3
+    failure = result.failure_data_for_node("bronze__daily_activity")
+    assert failure is not None and failure.user_failure_data is not None
+    metadata = failure.user_failure_data.metadata
+    assert metadata["error/category"].value == "PARTIAL"
+    assert metadata["error/code"].value == "ROWS_REJECTED"
+    assert metadata["error/failed_records"].value == 1
+    assert metadata["floe/rejects_table"].value == "bronze.daily_activity__rejected"
+
+
+def test_a_clean_run_passes_the_rejected_rows_check(activity_project: Path) -> None:
+    result = _materialize(activity_project, "wearable_daily_activity")
+
+    assert result.success
+    [materialization] = result.asset_materializations_for_node("bronze__daily_activity")
+    assert materialization.metadata["floe/rejected_rows"].value == 0
+    [check] = result.get_asset_check_evaluations()
+    assert (check.check_name, check.passed) == ("no_rejected_rows", True)
+
+
+def test_an_empty_first_file_materializes_an_empty_table(tmp_path: Path) -> None:
+    (tmp_path / "data").mkdir()
+    (tmp_path / "data" / "daily_activity.csv").write_text("Id,ActivityDate,TotalSteps\n")
+    project_dir = write_project(tmp_path, pipelines=TYPED_ACTIVITY)
+
+    result = _materialize(project_dir, "wearable_daily_activity")
+
+    assert result.success
+    [materialization] = result.asset_materializations_for_node("bronze__daily_activity")
+    assert materialization.metadata["dagster/row_count"].value == 0
+    project = load_project(project_dir)
+    context = project.plugin_context()
+    catalog = load_catalog(context.catalog_name, **context.catalog_properties)
+    assert catalog.table_exists("bronze.daily_activity")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shutil
+from datetime import date
 from pathlib import Path
 
 import dagster as dg
@@ -102,7 +103,7 @@ def test_bad_bronze_row_fails_its_check_and_blocks_the_wearable_marts(tmp_path: 
         "bronze.daily_activity"
     )
     row = table.scan(limit=1).to_arrow().to_pylist()[0]
-    row.update(activity_date="11/1/2026", total_steps=-5)
+    row.update(activity_date=date(2026, 11, 1), total_steps=-5)  # bronze dates are DATEs
     table.append(pa.Table.from_pylist([row], schema=table.scan(limit=0).to_arrow().schema))
 
     result = dg.materialize(

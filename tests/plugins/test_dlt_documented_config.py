@@ -11,6 +11,7 @@ from __future__ import annotations
 import textwrap
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -93,6 +94,34 @@ DOCUMENTED = [
         ("order_id", "amount"),
         [{"order_id": 1, "amount": 5}],
         files={"landing/orders.csv": "OrderId;Amount\n1;5\n"},
+    ),
+    Case(
+        "dlt.columns (data_type, nullable, format)",
+        """\
+        dlt:
+          source: dlt.sources.filesystem
+          config: {bucket_url: landing, file_glob: "*.csv"}
+          columns:
+            OrderId: {data_type: bigint, nullable: false}
+            OrderedOn: {data_type: date, format: "%m/%d/%Y"}
+        """,
+        ("order_id", "ordered_on"),
+        [{"order_id": 1, "ordered_on": date(2026, 8, 3)}],
+        files={"landing/orders.csv": "OrderId,OrderedOn\n1,8/3/2026\n"},
+    ),
+    Case(
+        "dlt.schema_contract",
+        # the first load creates the table; a later new column would be refused
+        # (test_dlt_rejected_rows.py: freeze, discard_value)
+        """\
+        dlt:
+          source: documented_sources:orders
+          schema_contract: {columns: freeze}
+          config:
+            rows: [{OrderId: 1}]
+        """,
+        ("order_id",),
+        [{"order_id": 1}],
     ),
     Case(
         "dlt.config.kwargs, dlt.config.client_kwargs",

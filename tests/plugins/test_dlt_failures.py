@@ -100,10 +100,33 @@ def test_unreadable_csv_names_the_file(
     make_entry: Callable[..., IngestionConfig],
     fresh_catalog: Callable[[], Catalog],
 ) -> None:
+    """A file that cannot be read at all (a malformed *line* is a rejected row instead:
+    test_dlt_rejected_rows.py)."""
     (project_dir / "landing").mkdir()
-    (project_dir / "landing" / "broken.csv").write_text("a,b\n1,2\n3,4,5,6\n")
+    (project_dir / "landing" / "broken.parquet").write_bytes(b"not parquet at all")
     config = make_entry(
         "broken",
+        source="dlt.sources.filesystem",
+        config={"bucket_url": "landing", "file_glob": "*.parquet"},
+    )
+
+    error = failed(plugin_context, config).error
+
+    assert (error.category, error.code) == (ErrorCategory.PERMANENT, "SOURCE_UNREADABLE")
+    assert "broken.parquet" in error.message
+    assert "Parquet" in error.message
+    assert not fresh_catalog().table_exists("bronze.broken")
+
+
+def test_a_csv_header_naming_one_column_twice_is_unreadable(
+    plugin_context: PluginContext,
+    project_dir: Path,
+    make_entry: Callable[..., IngestionConfig],
+) -> None:
+    (project_dir / "landing").mkdir()
+    (project_dir / "landing" / "twice.csv").write_text("Id,ID\n1,2\n")
+    config = make_entry(
+        "twice",
         source="dlt.sources.filesystem",
         config={"bucket_url": "landing", "file_glob": "*.csv"},
     )
@@ -111,9 +134,7 @@ def test_unreadable_csv_names_the_file(
     error = failed(plugin_context, config).error
 
     assert (error.category, error.code) == (ErrorCategory.PERMANENT, "SOURCE_UNREADABLE")
-    assert "broken.csv" in error.message
-    assert "Expected 2 fields" in error.message
-    assert not fresh_catalog().table_exists("bronze.broken")
+    assert "twice.csv" in error.message and "'Id' and 'ID'" in error.message
 
 
 def test_unimportable_source_is_a_configuration_error(

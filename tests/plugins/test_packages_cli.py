@@ -50,8 +50,12 @@ def test_a_set_aside_package_is_listed_retried_after_a_fix_and_discarded(
 
     (landing / "a.csv").write_text("Id,Steps\n1,10\n2,20\n")
     assert run()
-    (landing / "a.csv").write_text("Id,Steps\n1,10.5\n2,20\n")  # long -> double: refused
-    assert not run()
+    # declared double: long -> double is refused (undeclared, 10.5 would be a rejected row)
+    (tmp_path / "floe.yaml").write_text(FLOE + "      columns: {Steps: {data_type: double}}\n")
+    (landing / "a.csv").write_text("Id,Steps\n1,10.5\n2,20\n")
+    fractional = load_project(tmp_path).ingestion_config("activity")
+    assert not plugin.run(plugin.create_pipeline(fractional)).success
+    (tmp_path / "floe.yaml").write_text(FLOE)
     (landing / "a.csv").write_text("Id,Steps\n1,11\n2,20\n")
     assert run()  # not wedged
 

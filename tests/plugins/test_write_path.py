@@ -248,9 +248,11 @@ def test_an_unsafe_type_change_is_schema_mismatch_and_never_wedges(
     ok(plugin_context, config)
     snapshots_before = load_ids(fresh_catalog(), "bronze.daily_activity")
 
-    # steps become fractional: long -> double is not a promotion Iceberg allows
+    # steps declared fractional: long -> double is not a promotion Iceberg allows (an
+    # undeclared 1005.5 would be a rejected row: it does not fit the table's long)
     write_csv(project_dir / "landing", activity(10).replace(",1005\n", ",1005.5\n"))
-    failed = run(plugin_context, config)
+    fractional = csv_entry(make_entry, options={"columns": {"TotalSteps": {"data_type": "double"}}})
+    failed = run(plugin_context, fractional)
     assert not failed.success
     assert (failed.error.category, failed.error.code) == (
         ErrorCategory.PERMANENT,
@@ -268,7 +270,7 @@ def test_an_unsafe_type_change_is_schema_mismatch_and_never_wedges(
         work_dir=Path(plugin_context.work_dir).parent / "fresh_work",
         project_dir=plugin_context.project_dir,
     )
-    assert run(fresh, config).error.code == "SCHEMA_MISMATCH"
+    assert run(fresh, fractional).error.code == "SCHEMA_MISMATCH"
     assert not any(
         "__v_" in c
         for c in fresh_catalog().load_table("bronze.daily_activity").schema().column_names
