@@ -457,6 +457,7 @@ def build_resource(
             # a quoted initial_value is converted to the cursor's declared type
             columns={
                 **_declared_columns(resource),
+                **column_hints(options.declared_columns),
             },
         )
     resource.apply_hints(**hints)
