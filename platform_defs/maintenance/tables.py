@@ -8,14 +8,19 @@ from datetime import datetime
 from platform_defs.catalog import open_catalog
 from platform_defs.config import Project
 from platform_defs.maintenance.table_maintenance import Progress, TableReport, maintain_table
+from plugins.dlt.rejects import rejects_table
 
 
 def maintained_tables(project: Project) -> list[str]:
-    """The tables floe.yaml writes to (its destinations), in file order.
+    """The tables floe.yaml writes to (its destinations and their rejects tables), in file
+    order; a table not created yet is skipped when maintained.
 
     Only those: another table in the same namespace belongs to someone else, and orphan
     removal on a table whose writers we do not know is not ours to run."""
-    return list(dict.fromkeys(entry.destination for entry in project.floe.ingestion))
+    tables: list[str] = []
+    for entry in project.floe.ingestion:
+        tables += [entry.destination, rejects_table(entry.destination)]
+    return list(dict.fromkeys(tables))
 
 
 def run_maintenance(

@@ -78,5 +78,7 @@ def test_schedule_runs_the_job_on_the_manifest_cron(project: Project) -> None:
     job = defs.resolve_job_def(MAINTENANCE_JOB_NAME)
     assert {node.name for node in job.nodes} == {
         "maintain_bronze__events",
+        "maintain_bronze__events__rejected",
         "maintain_bronze__not_yet",
+        "maintain_bronze__not_yet__rejected",
     }
