@@ -20,6 +20,7 @@ from collections.abc import Iterable
 import pyarrow as pa
 from pyiceberg.catalog import Catalog
 from pyiceberg.exceptions import ResolveError, ValidationError
+from pyiceberg.io.pyarrow import schema_to_pyarrow
 from pyiceberg.schema import Schema, promote
 from pyiceberg.table import Transaction
 from pyiceberg.types import IcebergType, ListType, MapType, NestedField, StructType
@@ -216,7 +217,7 @@ def with_field_ids(load_schema: pa.Schema, table_schema: Schema) -> pa.Schema:
         field_type = field.type
         if iceberg_field.field_type.is_primitive:
             # the table may be wider (long vs int): write what the table holds
-            field_type = _primitive_arrow_type(iceberg_field.field_type, field_type)
+            field_type = _primitive_arrow_type(iceberg_field.field_type)
         fields.append(
             _field_with_id(
                 pa.field(field.name, field_type, nullable=True), table_schema.as_struct()
@@ -225,13 +226,7 @@ def with_field_ids(load_schema: pa.Schema, table_schema: Schema) -> pa.Schema:
     return pa.schema(fields)
 
 
-def _primitive_arrow_type(iceberg_type: IcebergType, current: pa.DataType) -> pa.DataType:
-    from pyiceberg.io.pyarrow import schema_to_pyarrow
-
-    target = schema_to_pyarrow(iceberg_type, include_field_ids=False)
-    # keep the small string/binary layouts: Parquet does not tell them apart
-    if pa.types.is_large_string(target):
-        return pa.string()
-    if pa.types.is_large_binary(target):
-        return pa.binary()
-    return target if target != current else current
+def _primitive_arrow_type(iceberg_type: IcebergType) -> pa.DataType:
+    """The Arrow type files hold for an Iceberg primitive: pyiceberg's mapping, with the
+    small string/binary layouts (Parquet does not tell them apart)."""
+    return _ready_type(schema_to_pyarrow(iceberg_type, include_field_ids=False))
