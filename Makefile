@@ -13,13 +13,21 @@ export UV_PYTHON_DOWNLOADS := never
 export RUNTIME__DLTHUB_TELEMETRY := false
 export DO_NOT_TRACK := 1
 
-.PHONY: run test dev install prepare lint format bench clean
+.PHONY: run run-prod test dev install prepare lint format bench clean
 
 run: prepare
 	$(UV) run --frozen python -m platform_defs.main
 
+# Two workers: the machines have 2 cores, and the suite is mostly waiting on subprocesses,
+# catalogs and dbt (about half the wall time of a serial run).
 test: prepare
-	$(UV) run --frozen pytest
+	$(UV) run --frozen pytest -n 2
+
+# The main job as production runs it: Dagster instance, Iceberg catalog and ops store on the
+# local PostgreSQL, files from the landing zone data_lake/ (docs/production.md). Not `prepare`:
+# platform_defs.prod writes the dbt profile itself, for the PostgreSQL catalog.
+run-prod: install
+	$(UV) run --frozen python -m platform_defs.prod
 
 dev: prepare
 	$(UV) run --frozen dagster dev -h 127.0.0.1 -p 3000 -w workspace.yaml
@@ -48,6 +56,8 @@ format:
 bench: install
 	$(UV) run --frozen python bench/ingest.py
 	$(UV) run --frozen python bench/transform.py
+	$(UV) run --frozen python bench/landing.py
+	$(UV) run --frozen python bench/push.py    # needs PostgreSQL at 127.0.0.1:5432
 
 clean:
 	rm -rf .floe dbt/target dbt/logs

@@ -110,6 +110,10 @@ def build_parser() -> argparse.ArgumentParser:
         action = db_actions.add_parser(name, help=text)
         _add_project_options(action)
         action.set_defaults(command=handler)
+
+    from platform_defs.api.cli import register as register_api_commands
+
+    register_api_commands(commands)  # floe api serve | create-key | list-keys | revoke-key
     return parser
 
 
@@ -267,7 +271,7 @@ def cmd_maintenance(args: argparse.Namespace) -> int:
     unknown = [table for table in args.table or [] if table not in known]
     if unknown:
         print(
-            f"floe: not a floe.yaml destination: {', '.join(unknown)} "
+            f"floe: not a bronze table floe maintains: {', '.join(unknown)} "
             f"(known: {', '.join(known) or 'none'})",
             file=sys.stderr,
         )

@@ -7,15 +7,19 @@ import dagster as dg
 from platform_defs.config import Project, load_project
 from platform_defs.ingestion.assets import ingestion_definitions
 from platform_defs.jobs import main_job_definitions
+from platform_defs.landing.sensors import landing_definitions
 from platform_defs.maintenance.jobs import maintenance_definitions
 from platform_defs.observability import observability_definitions
 from platform_defs.ops.definitions import ops_definitions
 from platform_defs.transform.assets import transform_definitions
+from platform_defs.usage.definitions import usage_definitions
 
 
 def build_definitions(project: Project) -> dg.Definitions:
     return dg.Definitions.merge(
         ingestion_definitions(project),
+        landing_definitions(project),
+        usage_definitions(project),
         transform_definitions(project),
         main_job_definitions(),
         maintenance_definitions(project),

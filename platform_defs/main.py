@@ -1,20 +1,32 @@
 """`make run`: materialize the platform's main job on the embedded default and summarize it.
 
 Runs against the Dagster instance in ``$DAGSTER_HOME`` (the Makefile points it at
-``.floe/dagster``), so the run shows up in the UI started by ``make dev``.
+``.floe/dagster``), so the run shows up in the UI started by ``make dev``. Then the landing-zone
+demo: a file dropped into the landing zone, picked up once by its sensor
+(``platform_defs/landing/demo.py``). No daemon runs here, so each run is recorded in
+``ops.pipeline_runs`` (and alerted, if it failed) by the same code as the run-status sensors;
+the summary ends with the manifest and the last runs.
 """
 
 from __future__ import annotations
 
+import logging
 import os
 import sys
 
 import dagster as dg
 
-from platform_defs.config import ConfigError
+from platform_defs.config import ConfigError, Project
 from platform_defs.jobs import MAIN_JOB_NAME
+from platform_defs.landing.demo import execute_request, run_landing_demo
+from platform_defs.observability.alerts import Alerter
+from platform_defs.observability.runs import PipelineIndex
+from platform_defs.observability.sensors import track_run
+from platform_defs.ops import last_runs, manifest_rows
+from platform_defs.ops.resource import OpsStoreResource
 from platform_defs.transform.answers import marts_answers
 from platform_defs.transform.project import marts_path
+from platform_defs.usage.demo import push_sample_usage
 
 
 def _instance() -> dg.DagsterInstance:
@@ -60,6 +72,55 @@ def _failures(result: dg.ExecuteInProcessResult) -> list[str]:
     return lines
 
 
+_CONSOLE = {"loggers": {"console": {"config": {"log_level": "INFO"}}}}
+log = logging.getLogger("floe.main")
+
+
+class RunTracker:
+    """Records in-process runs in ops.pipeline_runs as the run-status sensors would."""
+
+    def __init__(self, project: Project, instance: dg.DagsterInstance) -> None:
+        self.instance = instance
+        self.ops_store = OpsStoreResource.from_manifest(project.manifest)
+        self.pipelines = PipelineIndex.from_project(project)
+        self.alerter = Alerter(project.manifest.alerts, project.manifest.secrets.resolver())
+
+    def track(self, result: dg.ExecuteInProcessResult) -> None:
+        run = self.instance.get_run_by_id(result.run_id)
+        if run is None:
+            return
+        status = dg.DagsterRunStatus.SUCCESS if result.success else dg.DagsterRunStatus.FAILURE
+        track_run(self.instance, run, status, self.ops_store, self.pipelines, self.alerter, log)
+
+
+def _manifest_and_runs(ops_store: OpsStoreResource) -> list[str]:
+    with ops_store.session() as session:
+        files = manifest_rows(session)
+        runs = last_runs(session, 5)
+    lines = ["Landing-zone manifest (ops.raw_ingest_manifest):"]
+    lines.append(f"  {'file':<48} {'status':<9} {'rows':>6}  checksum      snapshot")
+    for row in files:
+        lines.append(
+            f"  {row.source_filename:<48} {row.status:<9} {_value_of(row.row_count):>6}  "
+            f"{row.checksum[:12]}  {_value_of(row.snapshot_id)}"
+        )
+    lines.append("Last runs (ops.pipeline_runs):")
+    for run in runs:
+        took = (
+            f"{(run.finished_at - run.started_at).total_seconds():.1f}s" if run.finished_at else "-"
+        )
+        lines.append(
+            f"  {run.run_id[:8]}  {run.job_name:<28} {run.status:<8} {took:>7}  "
+            f"rows {_value_of(run.rows_loaded)}"
+            + (f"  {run.error_summary.splitlines()[0][:60]}" if run.error_summary else "")
+        )
+    return lines
+
+
+def _value_of(value: object) -> str:
+    return "-" if value is None else str(value)
+
+
 def main() -> int:
     try:
         from platform_defs.definitions import defs, project
@@ -68,20 +129,43 @@ def main() -> int:
         return 1
     job = defs.resolve_job_def(MAIN_JOB_NAME)
     with _instance() as instance:
+        tracker = RunTracker(project, instance)
+
+        def execute(request: dg.RunRequest) -> dg.ExecuteInProcessResult:
+            run = execute_request(defs, instance, request, _CONSOLE)
+            tracker.track(run)
+            return run
+
+        # Producers first: the sample usage days go through the SDK and the API into the
+        # ops store, and the usage sensor's runs carry them into bronze (the marts follow).
+        print("Usage push: the sample usage days, pushed through the producer SDK:")
+        popular = push_sample_usage(
+            defs, project, instance, tracker.ops_store, execute, say=lambda m: print(f"  {m}")
+        )
         result = job.execute_in_process(
             instance=instance,
             raise_on_error=False,
             # Progress, not Dagster's debug event stream; the UI (`make dev`) has the details.
-            run_config={"loggers": {"console": {"config": {"log_level": "INFO"}}}},
+            run_config=_CONSOLE,
         )
-    print()
-    print("\n".join(_summarize(result)))
-    if not result.success:
-        print("\nfloe: the main job failed:", file=sys.stderr)
-        print("\n".join(_failures(result)), file=sys.stderr)
-        return 1
-    print()
-    print("\n".join(marts_answers(marts_path(project))))
+        tracker.track(result)
+        print()
+        print("\n".join(_summarize(result)))
+        if not result.success:
+            print("\nfloe: the main job failed:", file=sys.stderr)
+            print("\n".join(_failures(result)), file=sys.stderr)
+            return 1
+        print()
+        print("\n".join(marts_answers(marts_path(project))))
+        print("\nMost popular assets, read back through the usage API:")
+        print("\n".join(popular))
+
+        print("\nLanding zone: a file dropped, its sensor ticked (no daemon here):")
+        run_landing_demo(
+            defs, project, instance, tracker.ops_store, execute, say=lambda m: print(f"  {m}")
+        )
+        print()
+        print("\n".join(_manifest_and_runs(tracker.ops_store)))
     print(f"\nfloe: {MAIN_JOB_NAME} succeeded (run {result.run_id}).")
     return 0
 

@@ -154,6 +154,33 @@ def _never_cancelled() -> bool:
 
 
 @dataclass(frozen=True)
+class SourceFiles:
+    """Landing-zone files of one run, each with its content checksum.
+
+    A plugin that gets them loads exactly these files, keeps each row's file in ``column``,
+    and makes the commit *replace* the rows an earlier version of each file contributed (so a
+    changed file never duplicates rows). The snapshot records ``{file: checksum}`` under
+    :data:`LANDING_FILES_PROPERTY`, which lets the platform reconcile its manifest after a
+    crash between the commit and the manifest write.
+    """
+
+    checksums: Mapping[str, str]
+    """File name relative to the source's directory -> SHA-256 (hex) of the content read."""
+    column: str = "_floe_source_file"
+    """The bronze column holding each row's file (``prefix`` + name)."""
+    prefix: str = ""
+    """Prepended to each name in ``column`` and in the snapshot: the source's folder under
+    the landing-zone root, so names are the manifest's ``source_filename``."""
+
+    def recorded_name(self, name: str) -> str:
+        return f"{self.prefix}{name}"
+
+
+LANDING_FILES_PROPERTY = "floe.landing.files"
+"""Snapshot summary property: JSON ``{source_filename: checksum}`` of the files committed."""
+
+
+@dataclass(frozen=True)
 class RunContext:
     """Which run a load belongs to: what the platform tells a plugin for one run."""
 
@@ -166,6 +193,15 @@ class RunContext:
     a landing-zone sensor chose them; None reads whatever the source's glob matches."""
     is_cancelled: Callable[[], bool] = field(default=_never_cancelled, repr=False)
     """True once the run was asked to stop: plugins check it between phases."""
+    source_files: SourceFiles | None = None
+    """Landing-zone files (replacing their earlier rows); implies ``files``."""
+
+    @property
+    def chosen_files(self) -> tuple[str, ...] | None:
+        """The explicit file list of the run, if any."""
+        if self.source_files is not None:
+            return tuple(self.source_files.checksums)
+        return self.files
 
 
 @dataclass(frozen=True)

@@ -7,6 +7,7 @@ PostgreSQL-dependent tests skip with a reason when the server is absent, except 
 from __future__ import annotations
 
 import os
+import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -16,6 +17,8 @@ from tests.catalogs import local_catalog_properties
 
 POSTGRES_DSN = os.environ.get("FLOE_TEST_POSTGRES_DSN", "postgresql://postgres@127.0.0.1:5432/test")
 REPO_ROOT = Path(__file__).resolve().parent.parent
+DEMO_DROP = shutil.ignore_patterns("*_landing_demo*")
+"""Leave out of a copy of sample_data/ the file `make run`'s landing demo dropped there."""
 
 
 def install_distribution(site: Path, name: str, entry_points: str) -> None:

@@ -82,7 +82,7 @@ class Project:
         secrets: dict[str, str] = {}
         if resolve_secrets and entry.secret_refs:
             secrets = self._resolve_entry_secrets(entry)
-        return to_ingestion_config(entry, secrets)
+        return to_ingestion_config(entry, secrets, landing_root=self.manifest.landing_zone.root)
 
     def ingestion_configs(self, *, resolve_secrets: bool = False) -> list[IngestionConfig]:
         return [
@@ -154,11 +154,20 @@ class Project:
 
 
 def to_ingestion_config(
-    entry: IngestionPipeline, secrets: Mapping[str, str] | None = None
+    entry: IngestionPipeline,
+    secrets: Mapping[str, str] | None = None,
+    *,
+    landing_root: str | Path | None = None,
 ) -> IngestionConfig:
-    """The plugin-facing view of an entry: ``options`` is the plugin block minus ``source``."""
+    """The plugin-facing view of an entry: ``options`` is the plugin block minus ``source``.
+
+    A landing-zone entry's ``bucket_url`` becomes the folder under ``landing_root``."""
     _, block = entry.plugin_block
     options = {key: value for key, value in block.items() if key != "source"}
+    if entry.landing_zone and landing_root is not None:
+        config = dict(options.get("config") or {})
+        config["bucket_url"] = str(Path(landing_root) / config["bucket_url"])
+        options["config"] = config
     return IngestionConfig(
         name=entry.name,
         source=entry.source,
@@ -282,7 +291,10 @@ def _code_findings(
         project = Project(root=root, floe=FloeConfig(), manifest=manifest)
         # Validation never needs the storage secrets and must not create directories.
         context_for = partial(project._context, resolve_secrets=False)
-    findings += checks.check_plugins(entries, found, broken, context_for, to_ingestion_config, skip)
+    to_config = partial(
+        to_ingestion_config, landing_root=manifest.landing_zone.root if manifest else None
+    )
+    findings += checks.check_plugins(entries, found, broken, context_for, to_config, skip)
     return findings
 
 

@@ -23,6 +23,7 @@ from pydantic import (
 )
 
 from platform_defs.config.alerts import AlertsConfig
+from platform_defs.config.landing import LandingZoneConfig
 from platform_defs.config.models import FileVersion, SecretRef, valid_cron
 from platform_defs.config.ops import OpsConfig
 from platform_defs.config.secrets import SecretResolver, SecretValues
@@ -314,6 +315,10 @@ class PlatformManifest(_Model):
         default_factory=AlertsConfig,
         description="Failed-run alerts: channels (webhook, email), UI link, delivery retries.",
     )
+    landing_zone: LandingZoneConfig = Field(
+        default_factory=LandingZoneConfig,
+        description="The landing zone feeding floe.yaml pipelines marked landing_zone: true.",
+    )
 
     @model_validator(mode="after")
     def _resolve_local_paths(self, info: ValidationInfo) -> PlatformManifest:
@@ -323,6 +328,7 @@ class PlatformManifest(_Model):
             return self
         base = Path(context["base_dir"])
         self.storage.root = _absolute(self.storage.root, base)
+        self.landing_zone.root = _absolute(self.landing_zone.root, base)
         if self.secrets.directory is not None:
             self.secrets.directory = _absolute(self.secrets.directory, base)
         if self.catalog.type == "sql":  # a REST catalog's warehouse is the server's business

@@ -20,6 +20,7 @@ from pydantic import (
     Field,
     WithJsonSchema,
     field_validator,
+    model_validator,
 )
 
 SLUG_PATTERN = r"^[a-z][a-z0-9_]*$"
@@ -138,6 +139,12 @@ class PluginOptions(_Model):
 
 
 BUILT_IN_BLOCKS = ("dlt", "airbyte")
+PLATFORM_TABLES = frozenset(
+    {"bronze.output_port_query_stats_daily", "bronze.tech_asset_stats_daily"}
+)
+"""Bronze tables the platform itself writes (the usage push, platform_defs/usage): a floe.yaml
+pipeline writing one would be a second source of it, and a second asset with its key."""
+LANDING_SOURCE = "dlt.sources.filesystem"
 
 
 class IngestionPipeline(_Model):
@@ -192,6 +199,14 @@ class IngestionPipeline(_Model):
     description: str | None = Field(
         default=None, description="What this data is, shown on the asset in Dagster."
     )
+    landing_zone: bool = Field(
+        default=False,
+        description=(
+            "Fed by the landing zone (dlt.sources.filesystem only): bucket_url is a folder "
+            "under the manifest's landing_zone.root; a sensor ingests each new or changed file "
+            "once, and a changed file replaces the rows it contributed before."
+        ),
+    )
     dlt: DltSource | None = Field(default=None, description="Required when type is 'dlt'.")
     airbyte: AirbyteConnection | None = Field(
         default=None, description="Required when type is 'airbyte'."
@@ -215,10 +230,37 @@ class IngestionPipeline(_Model):
                 )
         return columns
 
+    @field_validator("destination")
+    @classmethod
+    def _not_a_platform_table(cls, value: str) -> str:
+        if value in PLATFORM_TABLES:
+            raise ValueError(
+                f"{value} is written by the platform's usage push (the API's pushed days, "
+                "docs/usage-ingestion.md); choose another destination"
+            )
+        return value
+
     @field_validator("schedule")
     @classmethod
     def _valid_cron(cls, value: str | None) -> str | None:
         return None if value is None else valid_cron(value)
+
+    @model_validator(mode="after")
+    def _landing_zone_reads_local_files(self) -> IngestionPipeline:
+        if not self.landing_zone:
+            return self
+        if self.dlt is None or self.dlt.source != LANDING_SOURCE:
+            raise ValueError(
+                f"landing_zone: true needs a dlt pipeline with source {LANDING_SOURCE}"
+            )
+        config = (self.dlt.model_extra or {}).get("config")
+        bucket_url = str(config.get("bucket_url", "")) if isinstance(config, dict) else ""
+        if not bucket_url or "://" in bucket_url or bucket_url.startswith("/"):
+            raise ValueError(
+                f"landing_zone: true reads a folder under the landing-zone root: bucket_url "
+                f"must be a relative path (e.g. wearable), not {bucket_url!r}"
+            )
+        return self
 
     @property
     def namespace(self) -> str:

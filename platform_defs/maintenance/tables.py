@@ -8,18 +8,21 @@ from datetime import datetime
 from platform_defs.catalog import open_catalog
 from platform_defs.config import Project
 from platform_defs.maintenance.table_maintenance import Progress, TableReport, maintain_table
+from platform_defs.usage.bronze import TABLES as USAGE_TABLES
 from plugins.dlt.rejects import rejects_table
 
 
 def maintained_tables(project: Project) -> list[str]:
     """The tables floe.yaml writes to (its destinations and their rejects tables), in file
-    order; a table not created yet is skipped when maintained.
+    order, then the push-fed usage tables; a table not created yet is skipped when
+    maintained.
 
     Only those: another table in the same namespace belongs to someone else, and orphan
     removal on a table whose writers we do not know is not ours to run."""
     tables: list[str] = []
     for entry in project.floe.ingestion:
         tables += [entry.destination, rejects_table(entry.destination)]
+    tables += [table.identifier for table in USAGE_TABLES]  # one snapshot per ingested day
     return list(dict.fromkeys(tables))
 
 

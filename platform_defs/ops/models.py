@@ -18,6 +18,7 @@ from datetime import UTC, datetime
 
 from sqlalchemy import (
     BigInteger,
+    Boolean,
     DateTime,
     Dialect,
     Enum,
@@ -142,6 +143,9 @@ class RawIngestManifest(OpsBase):
         BigInteger, comment="Iceberg snapshot that committed the file's rows"
     )
     run_id: Mapped[str | None] = mapped_column(String(64), comment="Dagster run id")
+    attempts: Mapped[int] = mapped_column(
+        Integer, server_default="0", comment="runs that set this version pending"
+    )
 
 
 class PipelineRun(OpsBase):
@@ -186,6 +190,32 @@ class AlertSent(OpsBase):
     last_error: Mapped[str | None] = mapped_column(Text)
 
 
+class LandingFile(OpsBase):
+    """The landing sensor's view of one file: what the last listing saw, and its checksum.
+
+    An unchanged tick compares each listed file's size and mtime with this row and hashes
+    nothing; a file whose size or mtime moved since the last listing is still being written
+    (``checksum`` is cleared) and is hashed once two listings agree.
+    """
+
+    __tablename__ = "landing_files"
+    __table_args__ = (PrimaryKeyConstraint("pipeline", "path", name="pk_landing_files"),)
+
+    pipeline: Mapped[str] = mapped_column(String(255), comment="floe.yaml pipeline name")
+    path: Mapped[str] = mapped_column(
+        String(1024), comment="file path relative to the landing-zone root"
+    )
+    size_bytes: Mapped[int] = mapped_column(BigInteger)
+    mtime_ns: Mapped[int] = mapped_column(BigInteger)
+    checksum: Mapped[str | None] = mapped_column(
+        String(64), comment="SHA-256 of the content once stable; null while it may be written"
+    )
+    settled: Mapped[bool] = mapped_column(
+        Boolean, comment="the manifest records this checksum as ingested or failed"
+    )
+    seen_at: Mapped[datetime] = mapped_column(comment="when a listing last changed this row")
+
+
 def metadata_for(schema: str) -> MetaData:
     """The models' tables declared in ``schema`` (what the migrations build there)."""
     if schema == OPS_SCHEMA:
@@ -200,6 +230,7 @@ __all__ = [
     "OPS_SCHEMA",
     "AlertSent",
     "AlertStatus",
+    "LandingFile",
     "ManifestStatus",
     "OpsBase",
     "PipelineRun",

@@ -132,6 +132,35 @@ def record_manifest_entry(
     )
 
 
+def record_manifest_entries(session: Session, entries: list[dict[str, Any]]) -> None:
+    """:func:`record_manifest_entry` for many versions: multi-row statements of 500 rows."""
+    updated = ("size_bytes", "ingested_at", "row_count", "status", "error", "snapshot_id", "run_id")
+    now = utc_now()
+    rows = [
+        {
+            "pipeline": entry["pipeline"],
+            "source_filename": entry["source_filename"],
+            "checksum": _checked_sha256(entry["checksum"]),
+            "size_bytes": entry["size_bytes"],
+            "ingested_at": entry.get("at") or now,
+            "row_count": entry.get("row_count"),
+            "status": entry.get("status", ManifestStatus.INGESTED),
+            "error": entry.get("error"),
+            "snapshot_id": entry.get("snapshot_id"),
+            "run_id": entry.get("run_id"),
+        }
+        for entry in entries
+    ]
+    for start in range(0, len(rows), 500):
+        statement = _insert(session, RawIngestManifest).values(rows[start : start + 500])
+        session.execute(
+            statement.on_conflict_do_update(
+                index_elements=list(_MANIFEST_KEY),
+                set_={name: statement.excluded[name] for name in updated},
+            )
+        )
+
+
 def mark_failed(
     session: Session,
     *,
@@ -170,6 +199,75 @@ def mark_failed(
         ).returning(table.c.id)
     )
     return result.first() is not None
+
+
+def mark_pending(
+    session: Session,
+    *,
+    pipeline: str,
+    files: Collection[tuple[str, str, int]],
+    run_id: str | None,
+    at: datetime | None = None,
+) -> None:
+    """Record that run `run_id` is about to load these ``(source_filename, checksum, size)``
+    versions: ``pending``, one more attempt. A version already ingested stays so."""
+    if not files:
+        return
+    table = RawIngestManifest.__table__
+    when = at or utc_now()
+    rows = [
+        {
+            "pipeline": pipeline,
+            "source_filename": name,
+            "checksum": _checked_sha256(checksum),
+            "size_bytes": size,
+            "ingested_at": when,
+            "status": ManifestStatus.PENDING,
+            "run_id": run_id,
+            "attempts": 1,
+        }
+        for name, checksum, size in files
+    ]
+    statement = _insert(session, RawIngestManifest).values(rows)
+    session.execute(
+        statement.on_conflict_do_update(
+            index_elements=list(_MANIFEST_KEY),
+            set_={
+                "status": statement.excluded.status,
+                "run_id": statement.excluded.run_id,
+                "ingested_at": statement.excluded.ingested_at,
+                "error": None,
+                "attempts": table.c.attempts + 1,
+            },
+            where=table.c.status != ManifestStatus.INGESTED,
+        )
+    )
+
+
+def manifest_versions(
+    session: Session, pipeline: str, names: Collection[str]
+) -> dict[tuple[str, str], RawIngestManifest]:
+    """The manifest rows of these files (every checksum on record), by (file, checksum)."""
+    found: dict[tuple[str, str], RawIngestManifest] = {}
+    ordered = sorted(names)
+    for start in range(0, len(ordered), 500):  # bounded IN lists
+        chunk = ordered[start : start + 500]
+        query = select(RawIngestManifest).where(
+            RawIngestManifest.pipeline == pipeline, RawIngestManifest.source_filename.in_(chunk)
+        )
+        for row in session.scalars(query):
+            found[(row.source_filename, row.checksum)] = row
+    return found
+
+
+def manifest_rows(session: Session, pipeline: str | None = None) -> list[RawIngestManifest]:
+    """Every manifest row (of one pipeline), newest first."""
+    query = select(RawIngestManifest).order_by(
+        RawIngestManifest.ingested_at.desc(), RawIngestManifest.id.desc()
+    )
+    if pipeline is not None:
+        query = query.where(RawIngestManifest.pipeline == pipeline)
+    return list(session.scalars(query))
 
 
 def known_checksums(

@@ -18,7 +18,7 @@ TOP_FLAGGED_USERS = """
 MOST_POPULAR_ASSETS = """
     select output_port_id, tech_asset_id, touch_count, distinct_consumers
     from marts.usage_popular_assets
-    where popularity_rank = 1
+    where popularity_rank = 1 and window_name = 'all_time'
     order by output_port_id, tech_asset_id
 """
 

@@ -23,6 +23,9 @@ from pyiceberg.catalog import Catalog
 from platform_defs.catalog import open_catalog
 from platform_defs.config import Project
 from platform_defs.transform.project import dbt_executable, dbt_project
+from platform_defs.usage.assets import ASSET_KEYS as PUSHED_USAGE_ASSETS
+from platform_defs.usage.bronze import TABLES as USAGE_TABLES
+from platform_defs.usage.bronze import ensure_table
 
 
 class FloeDbtTranslator(DagsterDbtTranslator):
@@ -38,7 +41,22 @@ class FloeDbtTranslator(DagsterDbtTranslator):
     ) -> dg.AutomationCondition | None:
         if dbt_resource_props["resource_type"] == "source":
             return None
-        return dg.AutomationCondition.eager()
+        return marts_condition()
+
+
+def marts_condition() -> dg.AutomationCondition:
+    """Eager, except that the daily-partitioned bronze usage tables never count as missing.
+
+    Plain ``eager()`` waits until no dependency is missing, and for a daily-partitioned
+    parent that means every day since its first partition: the usage models would never
+    rebuild. A model still waits for any of their runs in progress, and rebuilds once one
+    of their partitions was updated (platform_defs/usage)."""
+    return dg.AutomationCondition.eager().replace(
+        "any_deps_missing",
+        dg.AutomationCondition.any_deps_missing().ignore(
+            dg.AssetSelection.assets(*PUSHED_USAGE_ASSETS)
+        ),
+    )
 
 
 TRANSLATOR = FloeDbtTranslator(
@@ -125,6 +143,11 @@ def build_dbt_assets(project: Project, manifest_path: Path) -> dg.AssetsDefiniti
         # Only the bronze tables this run reads: a subset run must not fail on an unrelated one.
         needed = _bronze_tables_read(context, floe_dbt_assets, source_tables)
         catalog = open_catalog(project.plugin_context())
+        # The push-fed usage tables exist from the start, empty until the first push is
+        # ingested: their marts build (empty) instead of failing for a missing input.
+        for table in USAGE_TABLES:
+            if table.identifier in needed:
+                ensure_table(catalog, table)
         missing = [table for table in needed if not catalog.table_exists(table)]
         if not missing:
             yield from dbt.cli(["build"], context=context).stream()

@@ -15,6 +15,7 @@ share. A package that cannot be committed for a reason a retry will not fix is s
 
 from __future__ import annotations
 
+import json
 import os
 import time
 from collections.abc import Iterator, Mapping
@@ -30,9 +31,11 @@ from dlt.common.schema.utils import new_table
 from filelock import FileLock, Timeout
 from pydantic import BaseModel, ValidationError
 from pyiceberg.catalog import load_catalog
+from pyiceberg.expressions import In
 from pyiceberg.table import Table
 
 from plugins.base import (
+    LANDING_FILES_PROPERTY,
     ConfigurationIngestionError,
     IngestionConfig,
     IngestionError,
@@ -77,6 +80,7 @@ from plugins.dlt.sources import (
 )
 from plugins.dlt.state import LARGE_STATE_CHARS, STATE_PROPERTY, package_state, restore_state
 from plugins.iceberg import CommitOutcome, Load, TableCommitter
+from plugins.iceberg.commit import WriteMode
 from plugins.redact import is_secret_key, mask_url_password
 
 
@@ -262,7 +266,15 @@ class DltIngestionPlugin(IngestionPlugin):
                 if handle.dlt_pipeline.list_extracted_load_packages():
                     handle.dlt_pipeline.normalize()
                 pending = list(handle.dlt_pipeline.list_normalized_load_packages())
-                if pending:
+                if pending and run.source_files is not None:
+                    # a landing run's leftovers: their files are still pending in the platform's
+                    # manifest and are read again by the run that retries them (maybe this one);
+                    # committing the package now could land a file since given up or deleted
+                    say(f"dropping {len(pending)} package(s) left by an earlier landing run")
+                    for load_id in pending:
+                        _retire_package(handle.dlt_pipeline, load_id)
+                    details["dropped_load_ids"] = pending
+                elif pending:
                     say(f"committing {len(pending)} package(s) left by an earlier run")
                     self._commit_packages(handle, committer, outcomes, say, run)
                     details["recovered_load_ids"] = pending
@@ -291,12 +303,15 @@ class DltIngestionPlugin(IngestionPlugin):
                     today=today_in(settings.today_time_zone),
                     time_zone=settings.today_time_zone,
                 )
+                file_rows: dict[str, int] = {}
                 resource = build_resource(
                     config,
                     options,
                     self.context.project_dir,
-                    only_files=run.files,
+                    only_files=run.chosen_files,
                     checker=checker,
+                    source_files=run.source_files,
+                    file_rows=file_rows,
                 )
                 phase = time.perf_counter()
                 say(f"extracting {config.source}")
@@ -314,6 +329,8 @@ class DltIngestionPlugin(IngestionPlugin):
                 rows = (info.row_counts if info else {}).get(handle.table_name, 0)
                 say(f"extracted and normalized {rows:,} rows")
 
+                if run.source_files is not None:
+                    details["file_rows"] = file_rows
                 _stop_if_cancelled(run, config.name)
                 phase = time.perf_counter()
                 self._commit_packages(handle, committer, outcomes, say, run)
@@ -627,12 +644,27 @@ def _load(
 ) -> Load:
     properties = {STATE_PROPERTY: state} if state else {}
     properties.update(_run_properties(run))
+    mode: WriteMode = config.write_disposition
+    replace_filter = None
+    landing = run.source_files if run is not None else None
+    if landing is not None:
+        # the rows earlier versions of these files contributed are replaced, never doubled:
+        # merge deletes those whose key is gone, append becomes replace-where-file
+        names = sorted(landing.recorded_name(name) for name in landing.checksums)
+        replace_filter = In(normalize_identifier(landing.column), names)
+        if mode == "append":
+            mode = "replace_where"
+        properties[LANDING_FILES_PROPERTY] = json.dumps(
+            {landing.recorded_name(name): sha for name, sha in sorted(landing.checksums.items())},
+            separators=(",", ":"),
+        )
     return Load(
         load_id=load_id,
         files=files,
-        mode=config.write_disposition,
+        mode=mode,
         primary_key=[normalize_identifier(key) for key in config.primary_key],
         ignore_in_comparison=LOAD_COLUMNS,
+        replace_filter=replace_filter,
         constant_columns={LOAD_ID_COLUMN: load_id},
         properties=properties,
     )

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import dlt
+import pyarrow as pa
 from dlt.common.normalizers.naming.snake_case import NamingConvention
 from dlt.common.typing import ConfigValueSentinel, is_optional_type
 from dlt.extract import DltResource, DltSource
@@ -29,6 +30,7 @@ from plugins.base import (
     IngestionConfig,
     IngestionError,
     PermanentIngestionError,
+    SourceFiles,
 )
 from plugins.dlt.columns import RowChecker, column_hints
 from plugins.dlt.errors import SourceFileError, is_credential_name
@@ -104,16 +106,46 @@ def _read_files(
     reader_options: Mapping[str, Any],
     checker: RowChecker,
     sink: RejectSink,
+    source_files: SourceFiles | None = None,
+    file_rows: dict[str, int] | None = None,
 ) -> Iterator[Any]:
-    """floe's reader for `fmt`, one file at a time, so a failure names the offending file."""
+    """floe's reader for `fmt`, one file at a time, so a failure names the offending file.
+
+    With `source_files` (a landing-zone run) every row keeps its file in the column they
+    name, and `file_rows` counts the good rows of each file (the manifest's row_count)."""
     reader = READERS[fmt]
     for item in items:
+        name = None
+        if source_files is not None:
+            name = source_files.recorded_name(item["relative_path"])
+            if file_rows is not None:
+                file_rows.setdefault(name, 0)
         try:
-            yield from reader(item, checker, sink, **reader_options)
+            for rows in reader(item, checker, sink, **reader_options):
+                if name is not None:
+                    rows, count = _with_source_file(rows, source_files.column, name)  # type: ignore[union-attr]
+                    if file_rows is not None:
+                        file_rows[name] += count
+                yield rows
         except IngestionError:
             raise
         except Exception as exc:
             raise SourceFileError(item.get("file_url") or item.get("file_name"), exc) from exc
+
+
+def _with_source_file(rows: Any, column: str, name: str) -> tuple[Any, int]:
+    """`rows` (a list of dicts, a dict, or an Arrow table/batch) with `column` = `name`."""
+    if isinstance(rows, dict):
+        rows[column] = name
+        return rows, 1
+    if isinstance(rows, list):
+        for row in rows:
+            row[column] = name
+        return rows, len(rows)
+    if isinstance(rows, pa.Table | pa.RecordBatch):
+        values = pa.array([name] * rows.num_rows, pa.string())
+        return rows.append_column(column, values), rows.num_rows
+    raise TypeError(f"cannot tag {type(rows).__name__} rows with their source file")
 
 
 def filesystem_resource(
@@ -123,6 +155,8 @@ def filesystem_resource(
     only_files: tuple[str, ...] | None,
     checker: RowChecker,
     sink: RejectSink,
+    source_files: SourceFiles | None = None,
+    file_rows: dict[str, int] | None = None,
 ) -> DltResource:
     from dlt.sources.filesystem import filesystem
 
@@ -157,7 +191,12 @@ def filesystem_resource(
         chosen = set(only_files)
         files.add_filter(lambda item: item["relative_path"] in chosen)
     reader = dlt.transformer(name=config.table)(_read_files)(
-        fmt=str(fs.format), reader_options=fs.reader_options, checker=checker, sink=sink
+        fmt=str(fs.format),
+        reader_options=fs.reader_options,
+        checker=checker,
+        sink=sink,
+        source_files=source_files,
+        file_rows=file_rows,
     )
     return files | reader
 
@@ -402,6 +441,8 @@ def build_resource(
     only_files: tuple[str, ...] | None = None,
     checker: RowChecker | None = None,
     sink: RejectSink | None = None,
+    source_files: SourceFiles | None = None,
+    file_rows: dict[str, int] | None = None,
 ) -> DltResource:
     """The entry's one resource, hinted, with its table named after the destination.
 
@@ -416,7 +457,9 @@ def build_resource(
         )
     sink = sink if sink is not None else RejectSink()
     if config.source == FILESYSTEM:
-        resource = filesystem_resource(config, options, project_dir, only_files, checker, sink)
+        resource = filesystem_resource(
+            config, options, project_dir, only_files, checker, sink, source_files, file_rows
+        )
     elif only_files is not None:
         raise ConfigurationIngestionError(
             "UNSUPPORTED_FILE_LIST",

@@ -54,7 +54,13 @@ from pyiceberg.table import Table, TableProperties, Transaction
 
 from plugins.base import PermanentIngestionError
 from plugins.iceberg.files import DataFileWriter, parquet_batches, read_data_files
-from plugins.iceberg.merge import describe, last_row_wins, plan_merge, remaining_rows
+from plugins.iceberg.merge import (
+    describe,
+    evaluate_predicate,
+    last_row_wins,
+    plan_merge,
+    remaining_rows,
+)
 from plugins.iceberg.schema import evolve_schema, iceberg_ready_schema, with_field_ids
 
 log = logging.getLogger(__name__)
@@ -87,7 +93,8 @@ class Load:
     """Columns that change on every load (dlt's ``_dlt_load_id``): a merge does not count a
     row as changed when only these differ."""
     replace_filter: BooleanExpression | None = None
-    """The rows the load replaces (``replace_where`` only)."""
+    """The rows the load replaces: for ``replace_where`` all of them; for ``merge`` those whose
+    key the load does not have (a landing file's earlier rows), others merge by key."""
     properties: Mapping[str, str] = field(default_factory=dict)
     """Extra snapshot summary properties (state, source files and checksums)."""
     constant_columns: Mapping[str, str] = field(default_factory=dict)
@@ -119,6 +126,8 @@ class CommitOutcome:
     rows_inserted: int | None = None
     rows_updated: int | None = None
     rows_unchanged: int | None = None
+    rows_deleted: int | None = None
+    """Merge with a replace filter: rows of the replaced slice the load no longer has."""
     attempts: int = 0
 
     def as_details(self) -> dict[str, Any]:
@@ -140,6 +149,8 @@ class CommitOutcome:
             details["rows_inserted"] = self.rows_inserted
             details["rows_updated"] = self.rows_updated
             details["rows_unchanged"] = self.rows_unchanged
+        if self.rows_deleted:
+            details["rows_deleted"] = self.rows_deleted
         return details
 
 
@@ -362,11 +373,18 @@ class TableCommitter:
         removed: list[Any] = []  # DataFiles the snapshot removes
         if load.mode == "merge" and table is not None:
             assert increment is not None
-            plan = plan_merge(table, increment, load.primary_key, load.ignore_in_comparison)
+            plan = plan_merge(
+                table,
+                increment,
+                load.primary_key,
+                load.ignore_in_comparison,
+                replace_filter=load.replace_filter,
+            )
             details = describe(plan)
             outcome.rows_inserted = plan.rows_inserted
             outcome.rows_updated = plan.rows_updated
             outcome.rows_unchanged = plan.rows_unchanged
+            outcome.rows_deleted = plan.rows_deleted
             outcome.rows = plan.rows_inserted + plan.rows_updated
             self._progress(
                 f"merge into {self.identifier}: {details['rows_inserted']:,} new, "
@@ -428,7 +446,7 @@ class TableCommitter:
         removed = []
         for task in table.scan(row_filter=load.replace_filter).plan_files():
             rows = read_data_files(metadata, table.io, [task], [])
-            matches = pc.fill_null(_evaluate(rows, predicate), False)
+            matches = pc.fill_null(evaluate_predicate(rows, predicate), False)
             if not pc.any(matches).as_py():
                 continue
             rest = rows.filter(pc.invert(matches))
@@ -470,9 +488,3 @@ class TableCommitter:
             ]
             parts.append(pa.Table.from_arrays(columns, schema=load_schema))
         return last_row_wins(pa.concat_tables(parts), load.primary_key)
-
-
-def _evaluate(rows: pa.Table, predicate: Any) -> pa.ChunkedArray:
-    import pyarrow.dataset as ds
-
-    return ds.dataset(rows).to_table(columns={"m": predicate}).column("m")

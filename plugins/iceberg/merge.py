@@ -24,7 +24,10 @@ from pyiceberg.expressions import (
     BooleanExpression,
     GreaterThanOrEqual,
     LessThanOrEqual,
+    Or,
 )
+from pyiceberg.expressions.visitors import bind, extract_field_ids
+from pyiceberg.io.pyarrow import expression_to_pyarrow
 from pyiceberg.table import FileScanTask, Table
 from pyiceberg.types import DoubleType, FloatType, IntegerType, LongType, StringType
 
@@ -46,6 +49,8 @@ class MergePlan:
     rows_inserted: int = 0
     rows_updated: int = 0
     rows_unchanged: int = 0
+    rows_deleted: int = 0
+    """Rows inside the load's ``replace_filter`` whose key the load no longer has."""
     files_read: int = 0
 
     @property
@@ -108,8 +113,13 @@ def plan_merge(
     increment: pa.Table,
     keys: Sequence[str],
     ignore_in_comparison: Sequence[str] = (),
+    replace_filter: BooleanExpression | None = None,
 ) -> MergePlan:
     """Compare `increment` (one row per key, in table-compatible types) with the table.
+
+    With `replace_filter` (e.g. "the rows of these landing files"), the table's rows inside
+    it whose key is not in the increment are deleted too: the load replaces that slice,
+    and merges by key everywhere else.
 
     Memory: the increment and, one data file at a time, the key and business columns of a
     candidate file."""
@@ -126,17 +136,27 @@ def plan_merge(
         for name in increment.column_names
         if name not in table_columns and name not in keys and name not in ignore_in_comparison
     ]
-    tasks = list(table.scan(row_filter=key_range_filter(table, increment, keys)).plan_files())
+    scope: BooleanExpression = key_range_filter(table, increment, keys)
+    predicate = None
+    if replace_filter is not None:
+        scope = Or(scope, replace_filter) if increment.num_rows else replace_filter
+        predicate = expression_to_pyarrow(bind(table.schema(), replace_filter, True))
+    filter_columns = _filter_columns(table, replace_filter)
+    tasks = list(table.scan(row_filter=scope).plan_files())
     plan = MergePlan(rows_to_write=increment, files_read=len(tasks))
-    if not tasks or increment.num_rows == 0:
+    if not tasks or (increment.num_rows == 0 and predicate is None):
         plan.rows_inserted = increment.num_rows
         return plan
 
     right_keys = increment.select(list(keys)).append_column(_ROW, _positions(increment.num_rows))
     matched: list[pa.Array] = []
     changed: list[pa.Array] = []
+    read = list(dict.fromkeys([*keys, *compared, *filter_columns]))
+    right_keys = increment.select(list(keys)).append_column(_ROW, _positions(increment.num_rows))
+    matched: list[pa.Array] = []
+    changed: list[pa.Array] = []
     for task in tasks:
-        existing = read_data_files(metadata, io, [task], list(keys) + compared)
+        existing = read_data_files(metadata, io, [task], read)
         if existing.num_rows == 0:
             continue
         left_keys = existing.select(list(keys)).append_column(_POS, _positions(existing.num_rows))
@@ -147,19 +167,29 @@ def plan_merge(
                 index = right_keys.schema.get_field_index(key)
                 right_keys = right_keys.set_column(index, key, right_keys.column(key).cast(target))
         pairs = left_keys.join(right_keys, keys=list(keys), join_type="inner", use_threads=False)
-        if pairs.num_rows == 0:
-            continue
-        positions, rows = pairs.column(_POS), pairs.column(_ROW)
-        differs = pa.repeat(False, pairs.num_rows)
-        for column in compared:
-            before = existing.column(column).take(positions)
-            after = increment.column(column).take(rows)
-            differs = pc.or_(differs, pc.invert(_same(before, after)))
-        for column in added:
-            differs = pc.or_(differs, pc.is_valid(increment.column(column).take(rows)))
-        matched.append(rows.combine_chunks())
-        changed.append(pc.filter(rows, differs).combine_chunks())
-        replaced = pc.filter(positions, differs).combine_chunks()
+        replaced = pa.array([], pa.int64())
+        if pairs.num_rows:
+            positions, rows = pairs.column(_POS), pairs.column(_ROW)
+            differs = pa.repeat(False, pairs.num_rows)
+            for column in compared:
+                before = existing.column(column).take(positions)
+                after = increment.column(column).take(rows)
+                differs = pc.or_(differs, pc.invert(_same(before, after)))
+            for column in added:
+                differs = pc.or_(differs, pc.is_valid(increment.column(column).take(rows)))
+            matched.append(rows.combine_chunks())
+            changed.append(pc.filter(rows, differs).combine_chunks())
+            replaced = pc.filter(positions, differs).combine_chunks()
+        if predicate is not None:
+            # rows of the replaced slice the load no longer has: gone from the source
+            kept_keys = pairs.column(_POS) if pairs.num_rows else pa.array([], pa.int64())
+            all_positions = _positions(existing.num_rows)
+            in_slice = pc.fill_null(evaluate_predicate(existing, predicate), False)
+            unmatched = pc.invert(pc.is_in(all_positions, value_set=kept_keys))
+            gone = pc.filter(all_positions, pc.and_(in_slice, unmatched))
+            if len(gone):
+                plan.rows_deleted += len(gone)
+                replaced = pc.unique(pa.concat_arrays([replaced, gone.combine_chunks()]))
         if len(replaced):
             plan.rewrites.append((task, replaced))
 
@@ -174,6 +204,22 @@ def plan_merge(
     plan.rows_updated = len(changed_rows)
     plan.rows_unchanged = len(matched_rows) - len(changed_rows)
     return plan
+
+
+def _filter_columns(table: Table, expression: BooleanExpression | None) -> list[str]:
+    """The table columns `expression` reads (read with the keys, to evaluate it)."""
+    if expression is None:
+        return []
+    schema = table.schema()
+    field_ids = extract_field_ids(bind(schema, expression, True))
+    return [name for i in sorted(field_ids) if (name := schema.find_column_name(i))]
+
+
+def evaluate_predicate(rows: pa.Table, predicate: Any) -> pa.ChunkedArray:
+    """`predicate` (a pyarrow compute expression) evaluated row by row."""
+    import pyarrow.dataset as ds
+
+    return ds.dataset(rows).to_table(columns={"m": predicate}).column("m")
 
 
 def remaining_rows(table: Table, task: FileScanTask, drop_positions: pa.Array) -> pa.Table:

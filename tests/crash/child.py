@@ -51,6 +51,21 @@ no ``atexit``) when the point is reached:
     dlt's ``LoadStorage.commit_new_load_package`` returned: the package was renamed to
     ``normalized/`` but its extracted copy not yet deleted (the window dlt logs as
     "Committing storage, do not kill this process").
+
+A landing spec (``"kind": "landing"``, see ``landing_child.py``) runs one landing-zone run
+instead (``platform_defs.landing.runner.run_landing_pipeline``); besides the points above
+(``after_files_written``, ``after_commit``) it has three of the ops store's:
+
+``after_pending``
+    the transaction in which ``runner.mark_pending`` ran committed: the manifest says
+    pending (this run, one more attempt), nothing is written to Iceberg yet.
+``during_manifest_write``
+    inside the transaction that records files as ingested: the first
+    ``runner.record_manifest_entries`` (a run's load) or ``runner.record_manifest_entry`` (a
+    reconciled version) statement executed, the transaction not committed.
+``after_manifest_write``
+    the transaction in which they ran committed (with
+    ``mark_settled``'s update): the run is recorded, the process has not returned.
 """
 
 from __future__ import annotations
@@ -73,7 +88,14 @@ CRASH_POINTS = (
     "during_cleanup",
     "during_normalize",
     "normalize_committed",
+    "after_pending",
+    "during_manifest_write",
+    "after_manifest_write",
 )
+LANDING_KIND = "landing"
+"""A spec's ``kind`` for a landing-zone run (``landing_child.py``); none: a plugin run."""
+DIE_AFTER_COMMIT = "floe_crash_die_after_commit"
+"""``Session.info`` key: SIGKILL once this session's transaction has committed."""
 HERE = Path(__file__).resolve().parent
 REPO_ROOT = HERE.parent.parent
 
@@ -136,6 +158,71 @@ def install_crash_hook(point: str) -> None:
             return result
 
         Normalize.map_single = map_then_die  # type: ignore[method-assign]
+    else:
+        _install_ops_store_crash_hook(point)
+
+
+def _install_ops_store_crash_hook(point: str) -> None:
+    """The landing runner's points: its ops-store functions, looked up in its module."""
+    from contextlib import contextmanager
+
+    from platform_defs.landing import runner
+    from platform_defs.ops.store import OpsStore, manifest_versions
+
+    if point == "during_manifest_write":
+        record = runner.record_manifest_entry
+
+        def record_then_die(session: Any, **kwargs: Any) -> None:
+            record(session, **kwargs)
+            # the statement ran inside the open transaction (the log line proves it to the
+            # test); dying now must leave the manifest as it was before the transaction
+            name, checksum = kwargs["source_filename"], kwargs["checksum"]
+            row = manifest_versions(session, kwargs["pipeline"], [name]).get((name, checksum))
+            status = row.status if row is not None else None
+            sys.stdout.write(f"crash: {name} is {status} in the uncommitted transaction\n")
+            sys.stdout.flush()
+            _die()
+
+        records = runner.record_manifest_entries
+
+        def records_then_die(session: Any, entries: Any) -> None:
+            records(session, entries)
+            first = entries[0]
+            name, checksum = first["source_filename"], first["checksum"]
+            row = manifest_versions(session, first["pipeline"], [name]).get((name, checksum))
+            status = row.status if row is not None else None
+            sys.stdout.write(f"crash: {name} is {status} in the uncommitted transaction\n")
+            sys.stdout.flush()
+            _die()
+
+        runner.record_manifest_entry = record_then_die  # type: ignore[assignment]
+        runner.record_manifest_entries = records_then_die  # type: ignore[assignment]
+        return
+    names = (
+        ["mark_pending"]
+        if point == "after_pending"
+        else ["record_manifest_entry", "record_manifest_entries"]
+    )
+    for name in names:
+        original = getattr(runner, name)
+
+        def then_die_after_commit(*args: Any, _original: Any = original, **kwargs: Any) -> Any:
+            returned = _original(*args, **kwargs)
+            args[0].info[DIE_AFTER_COMMIT] = True  # the session
+            return returned
+
+        setattr(runner, name, then_die_after_commit)
+    session = OpsStore.session
+
+    @contextmanager
+    def session_then_die(self: Any) -> Any:
+        with session(self) as opened:
+            yield opened
+        # the `with` block above committed the transaction
+        if opened.info.get(DIE_AFTER_COMMIT):
+            _die()
+
+    OpsStore.session = session_then_die  # type: ignore[method-assign]
 
 
 def install_delay_hook(point: str, seconds: float) -> None:
@@ -180,7 +267,7 @@ def install_delay_hook(point: str, seconds: float) -> None:
 
 def _preimport() -> None:
     os.environ.setdefault("RUNTIME__DLTHUB_TELEMETRY", "false")
-    if str(HERE) not in sys.path:  # `crash_sources:rows`
+    if str(HERE) not in sys.path:  # `crash_sources:rows`, `landing_child`
         sys.path.insert(0, str(HERE))
     if str(REPO_ROOT) not in sys.path:  # `plugins` (already there with the editable install)
         sys.path.append(str(REPO_ROOT))
@@ -189,8 +276,11 @@ def _preimport() -> None:
     import dlt.normalize.normalize  # noqa: F401
     import pyiceberg.catalog.sql  # noqa: F401
     import pyiceberg.table  # noqa: F401
+    from landing_child import preimport
 
     import plugins.dlt.plugin  # noqa: F401
+
+    preimport()
 
 
 def run_once(spec: dict[str, Any]) -> int:
@@ -205,6 +295,10 @@ def run_once(spec: dict[str, Any]) -> int:
     delay = os.environ.get(DELAY_ENV)
     if delay:
         install_delay_hook(delay, float(os.environ.get(DELAY_SECONDS_ENV, "1")))
+    if spec.get("kind") == LANDING_KIND:
+        from landing_child import run_landing
+
+        return run_landing(spec)
     entry = dict(spec["entry"])
     entry["primary_key"] = tuple(entry.get("primary_key", ()))
     config = IngestionConfig(**entry)

@@ -37,6 +37,8 @@ def bronze_frame(csv_path: Path, load_id: str = LOAD_ID) -> pd.DataFrame:
     frame = pd.read_csv(csv_path)
     frame.columns = [snake_case(column) for column in frame.columns]
     frame["_dlt_load_id"] = load_id
+    if "date" in frame.columns:  # the usage tables' DATE column, as their bronze holds it
+        frame["date"] = pd.to_datetime(frame["date"]).dt.date
     return frame
 
 

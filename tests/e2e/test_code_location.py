@@ -23,14 +23,14 @@ from platform_defs.config import load_project
 from platform_defs.transform.prepare import prepare, write_project_profiles
 from platform_defs.transform.project import DBT_PROJECT_DIR
 
-from ..conftest import REPO_ROOT
+from ..conftest import DEMO_DROP, REPO_ROOT
 from .conftest import ACTIVITY_PIPELINE, WEARABLE_CSV, write_project
 
 pytestmark = pytest.mark.e2e
 
 MISSING_FOLDER_PIPELINE = """\
 - name: usage_port_stats
-  destination: bronze.output_port_query_stats_daily
+  destination: bronze.port_stats
   write_disposition: append
   schedule: "30 5 * * *"
   dlt:
@@ -82,7 +82,7 @@ def test_a_missing_local_folder_does_not_take_down_the_code_location(
 
     keys = defs.resolve_asset_graph().get_all_asset_keys()
     assert dg.AssetKey(["bronze", "daily_activity"]) in keys
-    assert dg.AssetKey(["bronze", "output_port_query_stats_daily"]) in keys
+    assert dg.AssetKey(["bronze", "port_stats"]) in keys
     assert defs.resolve_schedule_def("ingest_usage_port_stats_schedule") is not None
     assert defs.resolve_schedule_def("ingest_wearable_daily_activity_schedule") is not None
     assert defs.resolve_sensor_def("marts_automation") is not None
@@ -93,9 +93,9 @@ def test_the_broken_pipeline_fails_its_own_asset_with_the_validate_message(
 ) -> None:
     defs: dg.Definitions = _load_location(broken_project, monkeypatch)["defs"]
 
-    broken = _materialize(defs, "output_port_query_stats_daily")
+    broken = _materialize(defs, "port_stats")
     assert not broken.success
-    failure = broken.failure_data_for_node("bronze__output_port_query_stats_daily")
+    failure = broken.failure_data_for_node("bronze__port_stats")
     assert failure is not None and failure.user_failure_data is not None
     metadata = failure.user_failure_data.metadata
     assert metadata["error/category"].value == "CONFIGURATION"
@@ -121,11 +121,9 @@ def test_the_check_runs_again_at_run_time(
     head = sample.read_text().splitlines(keepends=True)[:11]  # the header and ten rows
     (broken_project / "usage_not_delivered_yet" / "stats.csv").write_text("".join(head))
 
-    result = _materialize(defs, "output_port_query_stats_daily")
+    result = _materialize(defs, "port_stats")
     assert result.success
-    [materialization] = result.asset_materializations_for_node(
-        "bronze__output_port_query_stats_daily"
-    )
+    [materialization] = result.asset_materializations_for_node("bronze__port_stats")
     assert materialization.metadata["rows_loaded"].value == 10
 
 
@@ -181,7 +179,7 @@ def test_the_set_up_step_runs_with_the_venv_python_and_no_dbt_on_path(tmp_path: 
     project.mkdir()
     for name in ("floe.yaml", "platform-manifest.yaml"):
         shutil.copy(REPO_ROOT / name, project / name)
-    shutil.copytree(REPO_ROOT / "sample_data", project / "sample_data")
+    shutil.copytree(REPO_ROOT / "sample_data", project / "sample_data", ignore=DEMO_DROP)
     env = _env_without_the_venv_on_path(tmp_path) | {"FLOE_PROJECT_DIR": str(project)}
     env.pop("FLOE_CATALOG_URI", None)
     env.pop("FLOE_WAREHOUSE", None)

@@ -17,11 +17,14 @@ from pyiceberg.catalog import load_catalog
 from platform_defs.config import load_project
 from platform_defs.definitions import build_definitions
 from platform_defs.jobs import MAIN_JOB_NAME
+from platform_defs.landing.demo import execute_request
+from platform_defs.ops.resource import OpsStoreResource
 from platform_defs.transform.answers import marts_answers
 from platform_defs.transform.prepare import write_project_profiles
 from platform_defs.transform.project import marts_path
+from platform_defs.usage.demo import push_sample_usage
 
-from ..conftest import REPO_ROOT
+from ..conftest import DEMO_DROP, REPO_ROOT
 from ..iceberg_checks import field_id_problems, reader_mismatches
 
 pytestmark = pytest.mark.e2e
@@ -32,7 +35,7 @@ def run_project(tmp_path_factory: pytest.TempPathFactory) -> Path:
     root = tmp_path_factory.mktemp("floe_project")
     shutil.copy(REPO_ROOT / "floe.yaml", root / "floe.yaml")
     shutil.copy(REPO_ROOT / "platform-manifest.yaml", root / "platform-manifest.yaml")
-    shutil.copytree(REPO_ROOT / "sample_data", root / "sample_data")
+    shutil.copytree(REPO_ROOT / "sample_data", root / "sample_data", ignore=DEMO_DROP)
     return root
 
 
@@ -43,7 +46,19 @@ def main_result(run_project: Path, monkeypatch_module) -> dg.ExecuteInProcessRes
     project = load_project(run_project)
     write_project_profiles(project)
     defs = build_definitions(project)
-    return defs.resolve_job_def(MAIN_JOB_NAME).execute_in_process(raise_on_error=False)
+    instance = dg.DagsterInstance.ephemeral()
+    # As `make run`: the sample usage days go through the API (they are not in floe.yaml),
+    # their bronze partitions are ingested, then the main job builds every mart.
+    push_sample_usage(
+        defs,
+        project,
+        instance,
+        OpsStoreResource.from_manifest(project.manifest),
+        lambda request: execute_request(defs, instance, request),
+    )
+    return defs.resolve_job_def(MAIN_JOB_NAME).execute_in_process(
+        instance=instance, raise_on_error=False
+    )
 
 
 @pytest.fixture(scope="module")
@@ -134,8 +149,11 @@ def _expected_mart_rows(run_project: Path) -> dict[str, int]:
         "user_baselines": len(activity),
         # steps, active_minutes and calories every day; minutes_asleep on days with sleep
         "user_deviations": 3 * len(activity) + len(activity & sleep),
-        "usage_popular_assets": len({(r["output_port_id"], r["tech_asset_id"]) for r in touches}),
-        # gaps are zeros: every port on every day of the data's range
+        # the sample has no 0-count touches: every (port, asset) pair is in all_time
+        "usage_popular_assets/all_time": len(
+            {(r["output_port_id"], r["tech_asset_id"]) for r in touches}
+        ),
+        # every port on every day of the data's range (NULL on days it did not report)
         "usage_queries_over_time/day": len(ports) * ((max(days) - min(days)).days + 1),
     }
 
@@ -154,6 +172,9 @@ def test_marts_hold_the_rows_their_grain_gives(run_project: Path, main_result) -
             for mart in expected
             if "/" not in mart
         }
+        actual["usage_popular_assets/all_time"] = count(
+            "select count(*) from marts.usage_popular_assets where window_name = 'all_time'"
+        )
         actual["usage_queries_over_time/day"] = count(
             "select count(*) from marts.usage_queries_over_time where period_grain = 'day'"
         )

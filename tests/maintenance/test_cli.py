@@ -45,5 +45,12 @@ def test_dry_run_prints_what_would_go_then_the_run_removes_it(
 def test_unknown_table_is_refused(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     root = write_project(tmp_path, ["bronze.events"])
     assert cli.main(["maintenance", "--project-dir", str(root), "--table", "bronze.nope"]) == 2
-    known = "bronze.events, bronze.events__rejected"
-    assert f"not a floe.yaml destination: bronze.nope (known: {known})" in capsys.readouterr().err
+    # the floe.yaml destination, its rejects, and the platform's usage tables (pushed days)
+    known = (
+        "bronze.events, bronze.events__rejected, bronze.output_port_query_stats_daily, "
+        "bronze.tech_asset_stats_daily"
+    )
+    assert (
+        f"not a bronze table floe maintains: bronze.nope (known: {known})"
+        in capsys.readouterr().err
+    )

@@ -81,4 +81,7 @@ def test_schedule_runs_the_job_on_the_manifest_cron(project: Project) -> None:
         "maintain_bronze__events__rejected",
         "maintain_bronze__not_yet",
         "maintain_bronze__not_yet__rejected",
+        # the usage push's bronze tables (platform_defs/usage)
+        "maintain_bronze__output_port_query_stats_daily",
+        "maintain_bronze__tech_asset_stats_daily",
     }

@@ -160,10 +160,7 @@ def quick_retries() -> Iterator[None]:
 
 @pytest.fixture
 def ops_store(ops_target) -> Iterator[OpsStoreResource]:  # noqa: F811
-    resource = OpsStoreResource(url=ops_target.url, schema_name=ops_target.schema)
-    yield resource
-    if resource._store is not None:
-        resource._store.dispose()
+    yield OpsStoreResource(url=ops_target.url, schema_name=ops_target.schema)
 
 
 @pytest.fixture

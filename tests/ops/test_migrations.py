@@ -24,6 +24,15 @@ from .conftest import OpsTarget
 pytestmark = pytest.mark.integration
 
 OPS_TABLES = {"alembic_version", "raw_ingest_manifest", "pipeline_runs", "alerts_sent"}
+OPS_TABLES |= {  # revision 0002: usage stats (platform_defs/ops/usage.py)
+    "output_port_query_stats_daily",
+    "tech_asset_stats_daily",
+    "usage_pushes",
+    "usage_producers",
+    "usage_api_keys",
+    "usage_api_key_ports",
+}
+OPS_TABLES |= {"landing_files"}  # revision 0003: the landing sensors' listing cache
 
 
 def _tables(target: OpsTarget) -> set[str]:

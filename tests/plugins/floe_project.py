@@ -21,6 +21,8 @@ MANIFEST = """\
 catalog:
   uri: sqlite:///.floe/catalog.db
   warehouse: .floe/warehouse
+landing_zone:
+  root: sample_data  # as the repository's manifest, for its landing_zone pipelines
 """
 
 

@@ -536,3 +536,23 @@ def test_files_elsewhere_are_named_as_given(tmp_path: Path) -> None:
         manifest_file="config/platform-manifest.yaml",
     )
     assert issues[0].startswith("config/floe.yaml:4: ingestion[0].write_disposition:")
+
+
+def test_a_pipeline_may_not_write_a_table_the_usage_push_owns(tmp_path: Path) -> None:
+    from platform_defs.config.models import PLATFORM_TABLES
+    from platform_defs.usage.bronze import TABLES
+
+    assert {table.identifier for table in TABLES} == PLATFORM_TABLES
+    (tmp_path / "floe.yaml").write_text(
+        "ingestion:\n"
+        "  - name: stats\n"
+        "    destination: bronze.tech_asset_stats_daily\n"
+        "    dlt: {source: 'json:loads'}\n"
+    )
+    (tmp_path / "platform-manifest.yaml").write_text(
+        "catalog: {uri: 'sqlite:///.floe/catalog.db', warehouse: .floe/warehouse}\n"
+    )
+    with pytest.raises(ConfigError) as raised:
+        load_project(tmp_path, check_plugins=False)
+    message = str(raised.value)
+    assert "floe.yaml:3" in message and "written by the platform's usage push" in message

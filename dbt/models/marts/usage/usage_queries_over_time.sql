@@ -30,16 +30,17 @@ calendar as (
 
 ),
 
--- Every output port gets every day of the data's range, so a day without queries is a 0 in
--- the chart, not a missing point. Consumer-level rows are kept to count distinct consumers
--- exactly at every grain.
+-- Every output port gets every day of the data's range. A day is *reported* when the port has
+-- at least one query_stats row that day (0 queries included); on a day without one the left
+-- join leaves consumer_id and query_count NULL, so "no push" stays NULL instead of becoming a
+-- 0. Consumer-level rows are kept to count active consumers exactly at every grain.
 port_days as (
 
     select
         output_ports.output_port_id,
         calendar.usage_date,
         query_stats.consumer_id,
-        coalesce(query_stats.query_count, 0) as query_count
+        query_stats.query_count
 
     from output_ports
     cross join calendar
@@ -61,9 +62,12 @@ rollups as (
         cast(date_trunc('{{ grain }}', usage_date) as date) as period_start,
         cast(date_trunc('{{ grain }}', usage_date) + interval 1 {{ grain }} - interval 1 day as date)
             as period_end,
-        -- DuckDB sums BIGINT into HUGEINT; cast back so Arrow/pandas readers get int64.
+        -- SUM ignores the NULLs of unreported days, and is NULL when no day of the period was
+        -- reported. DuckDB sums BIGINT into HUGEINT; cast back so Arrow/pandas get int64.
         cast(sum(query_count) as bigint) as query_count,
-        count(distinct consumer_id) as active_consumers,
+        count(distinct usage_date) filter (where consumer_id is not null) as days_reported,
+        -- A consumer with only 0-count rows in the period did not query the port.
+        count(distinct consumer_id) filter (where query_count > 0) as active_consumers,
         count(distinct usage_date) as days_in_data
     from port_days
     group by all
@@ -80,6 +84,7 @@ final as (
         rollups.period_start,
         rollups.period_end,
         rollups.query_count,
+        rollups.days_reported,
         rollups.active_consumers,
         rollups.days_in_data,
         -- The first and last week/month of the data are usually cut off; charts can grey them.

@@ -8,39 +8,65 @@ query_stats as (
 
 ),
 
--- Windows end on the last day present in the data, not on today's date: the mart is then
--- reproducible, and a producer that stopped pushing shows its last month rather than nothing.
-as_of as (
+-- A port's reported days: the days it has at least one query_stats row (0 queries included).
+port_bounds as (
 
-    select max(usage_date) as as_of_date from query_stats
+    select
+        output_port_id,
+        min(usage_date) as first_reported_on,
+        max(usage_date) as last_reported_on
+    from query_stats
+    group by all
 
 ),
 
-windowed as (
+-- Each port's windows end on *its own* latest reported day, not on today nor on the latest
+-- day across ports: the mart is reproducible, and a port whose producer stopped pushing shows
+-- its last month rather than nothing. Same definition as usage_popular_assets.
+windows as (
 
     {%- for window_name, days in windows.items() %}
 
     select
+        output_port_id,
         '{{ window_name }}' as window_name,
         {%- if days %}
-        cast(as_of.as_of_date - interval {{ days - 1 }} day as date) as window_start,
+        cast(last_reported_on - interval {{ days - 1 }} day as date) as window_start,
         {%- else %}
-        (select min(usage_date) from query_stats) as window_start,
+        first_reported_on as window_start,
         {%- endif %}
-        as_of.as_of_date as window_end,
-        query_stats.output_port_id,
+        last_reported_on as window_end
+    from port_bounds
+    {% if not loop.last %}union all{% endif %}
+    {%- endfor %}
+
+),
+
+per_consumer as (
+
+    select
+        windows.output_port_id,
+        windows.window_name,
+        windows.window_start,
+        windows.window_end,
         query_stats.consumer_id,
         cast(sum(query_stats.query_count) as bigint) as query_count,
         count(distinct query_stats.usage_date) filter (where query_stats.query_count > 0)
             as active_days
-    from query_stats
-    cross join as_of
-    {%- if days %}
-    where query_stats.usage_date > as_of.as_of_date - interval {{ days }} day
-    {%- endif %}
+
+    from windows
+    inner join query_stats
+        on windows.output_port_id = query_stats.output_port_id
+        and query_stats.usage_date between windows.window_start and windows.window_end
     group by all
-    {% if not loop.last %}union all{% endif %}
-    {%- endfor %}
+
+),
+
+-- A consumer whose rows in the window are all 0 did not query the port: absent, not ranked.
+active_consumers as (
+
+    select * from per_consumer
+    where query_count > 0
 
 ),
 
@@ -54,10 +80,12 @@ final as (
         consumer_id,
         query_count,
         active_days,
-        query_count / nullif(sum(query_count) over per_port_window, 0) as share_of_port_queries,
+        cast(sum(query_count) over per_port_window as bigint) as port_query_count,
+        query_count / sum(query_count) over per_port_window as share_of_port_queries,
+        -- Ties share a rank (1, 1, 3): rank 1 may hold several equally heavy consumers.
         rank() over (per_port_window order by query_count desc) as consumer_rank
 
-    from windowed
+    from active_consumers
     window per_port_window as (partition by output_port_id, window_name)
 
 )

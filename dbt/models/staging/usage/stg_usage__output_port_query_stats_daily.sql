@@ -9,12 +9,12 @@ source as (
 renamed as (
 
     select
-        -- dlt lands ISO dates as strings; the cast also accepts an already typed date.
+        -- Bronze holds a DATE (platform_defs/usage/bronze.py); the cast also accepts ISO
+        -- strings. Bronze has one row per key: each pushed day replaces its partition whole.
         cast("date" as date) as usage_date,
         cast(output_port_id as varchar) as output_port_id,
         cast(consumer_id as varchar) as consumer_id,
-        cast(query_count as bigint) as query_count,
-        _dlt_load_id as load_id
+        cast(query_count as bigint) as query_count
 
     from source
 
@@ -30,27 +30,15 @@ not_in_future as (
 
 ),
 
--- One row per seed-001 primary key; a re-pushed day replaces the earlier push (latest load wins).
-deduplicated as (
-
-    select * from not_in_future
-    qualify row_number() over (
-        partition by usage_date, output_port_id, consumer_id
-        order by {{ dlt_load_order() }}
-    ) = 1
-
-),
-
 final as (
 
     select
         usage_date,
         output_port_id,
         consumer_id,
-        query_count,
-        load_id
+        query_count
 
-    from deduplicated
+    from not_in_future
 
 )
 

@@ -15,8 +15,7 @@ renamed as (
         cast(consumer_id as varchar) as consumer_id,
         -- seed 001 calls it query_count; it counts touches (a query joining two assets adds
         -- one to each), so it gets the clearer name here.
-        cast(query_count as bigint) as touch_count,
-        _dlt_load_id as load_id
+        cast(query_count as bigint) as touch_count
 
     from source
 
@@ -30,16 +29,6 @@ not_in_future as (
 
 ),
 
-deduplicated as (
-
-    select * from not_in_future
-    qualify row_number() over (
-        partition by usage_date, output_port_id, tech_asset_id, consumer_id
-        order by {{ dlt_load_order() }}
-    ) = 1
-
-),
-
 final as (
 
     select
@@ -47,10 +36,9 @@ final as (
         output_port_id,
         tech_asset_id,
         consumer_id,
-        touch_count,
-        load_id
+        touch_count
 
-    from deduplicated
+    from not_in_future
 
 )
 
