@@ -37,8 +37,6 @@ def bronze_frame(csv_path: Path, load_id: str = LOAD_ID) -> pd.DataFrame:
     frame = pd.read_csv(csv_path)
     frame.columns = [snake_case(column) for column in frame.columns]
     frame["_dlt_load_id"] = load_id
-    if "date" in frame.columns:  # the usage tables' DATE column, as their bronze holds it
-        frame["date"] = pd.to_datetime(frame["date"]).dt.date
     return frame
 
 
@@ -52,6 +50,8 @@ def write_table(catalog: Catalog, table: str, frame: pd.DataFrame) -> None:
     identifier = f"{NAMESPACE}.{table}"
     if catalog.table_exists(identifier):
         catalog.drop_table(identifier)
+    if "date" in frame.columns:  # the usage tables' DATE column, as their bronze holds it
+        frame = frame.assign(date=pd.to_datetime(frame["date"]).dt.date)
     arrow = pa.Table.from_pandas(frame, preserve_index=False)
     iceberg_table = catalog.create_table(identifier, schema=arrow.schema)
     iceberg_table.append(arrow)
