@@ -239,9 +239,14 @@ def bare_listing(folder: Path) -> int:
 
 
 def direct_tick(
-    store: OpsStore, landing: LandingFolder, max_attempts: int, pipeline: str | None = None
+    store: OpsStore,
+    landing: LandingFolder,
+    max_attempts: int,
+    pipeline: str | None = None,
+    quiet_digest: str | None = None,
 ) -> Scan:
-    """``tracker.scan_pipeline`` in one ops-store session (committed at the end)."""
+    """``tracker.scan_pipeline`` in one ops-store session (committed at the end); with
+    `quiet_digest`, as the sensor calls it with the digest its cursor keeps."""
     with store.session() as session:
         return scan_pipeline(
             session,
@@ -251,10 +256,11 @@ def direct_tick(
             prefix=landing.prefix,
             run_is_active=lambda run_id: False,
             max_attempts=max_attempts,
+            quiet_digest=quiet_digest,
         )
 
 
-def sensor_tick(instance: dg.DagsterInstance, backend: Backend) -> Any:
+def sensor_tick(instance: dg.DagsterInstance, backend: Backend, cursor: str | None = None) -> Any:
     """One Dagster evaluation of the sensor, as the daemon does it: a fresh context whose
     resources are set up for this tick and torn down after."""
     repository = backend.repository
@@ -269,6 +275,7 @@ def sensor_tick(instance: dg.DagsterInstance, backend: Backend) -> Any:
             repository_def=repository,
             sensor_name=sensor.name,
             resources={"ops_store": backend.resource()},
+            cursor=cursor,
         ) as context,
     ):
         return sensor.evaluate_tick(context)
@@ -359,6 +366,8 @@ CASE_LABELS = {
     "list_files": "files.list_files",
     "direct:unchanged": "unchanged tick, scan_pipeline",
     "sensor:unchanged": "unchanged tick, sensor evaluation",
+    "direct:unchanged+cursor": "unchanged tick, scan_pipeline, last quiet digest",
+    "sensor:unchanged+cursor": "unchanged tick, sensor evaluation, with its cursor",
     "store setup": "ops store set-up alone (engine + migration check)",
     "direct:sees change": "N changed: tick that sees them, scan_pipeline",
     "direct:hashes change": "N changed: next tick, hashes them, scan_pipeline",
@@ -456,6 +465,18 @@ def _ticks(
                     f"unchanged sensor tick on {backend.name}: {data.skip_message}",
                 )
                 add(f"{backend.name}:sensor:unchanged", seconds)
+                # as the daemon runs it: the cursor the previous (quiet) tick left
+                seconds, skipped = timed(
+                    partial(direct_tick, backend.store, landing, attempts, None, scan.digest)
+                )
+                expect(skipped.skipped and skipped.listed == files, "quiet digest skip")
+                add(f"{backend.name}:direct:unchanged+cursor", seconds)
+                seconds, again = timed(partial(sensor_tick, instance, backend, data.cursor))
+                expect(
+                    "unchanged since the last quiet tick" in (again.skip_message or ""),
+                    f"sensor with its cursor on {backend.name}: {again.skip_message}",
+                )
+                add(f"{backend.name}:sensor:unchanged+cursor", seconds)
                 # the store's own set-up, as each sensor evaluation does it (engine + migrate)
                 add(f"{backend.name}:store setup", timed(partial(open_store, backend))[0])
             # every backend's cache sees the same changes: one change, then each backend's ticks
@@ -510,14 +531,16 @@ def _ticks(
         print()
         not_met = False
         for backend in opened:
-            for how in ("direct", "sensor"):
-                values = figures[f"{backend.name}:{how}:unchanged"]
+            for how in ("direct", "sensor", "direct+cursor", "sensor+cursor"):
+                base, _, cursor = how.partition("+")
+                values = figures[f"{backend.name}:{base}:unchanged{'+cursor' if cursor else ''}"]
                 ratio = median(values) / floor
                 each = median([v / f for v, f in zip(values, figures["floor"], strict=True)])
                 met = verdict(ratio, TICK_TARGET)
                 results["verdicts"][f"{backend.name}:{how}"] = (ratio, met)
                 not_met = not_met or met != "met"
-                what = "scan_pipeline" if how == "direct" else "sensor evaluation"
+                what = "scan_pipeline" if base == "direct" else "sensor evaluation"
+                what += " with the cursor (the daemon's path)" if cursor else ", full scan"
                 print(
                     f"unchanged tick / bare listing, {what} ({backend.name}): {ratio:.2f}x of the "
                     f"medians ({median(values) * 1e3:.1f} vs {floor * 1e3:.1f} ms), {each:.2f}x "

@@ -10,6 +10,7 @@ No ``from __future__ import annotations``: Dagster reads the sensor's resource a
 """
 
 import hashlib
+import json
 from collections.abc import Callable
 
 import dagster as dg
@@ -31,6 +32,8 @@ ACTIVE_RUN_STATUSES = frozenset(
 )
 LANDING_FILES_TAG = "floe/landing_files"
 LANDING_KEY_TAG = "floe/landing_key"
+QUIET_DIGEST = "quiet_listing"
+"""Cursor key: the digest of the last listing that left nothing to do."""
 """The run key of the file versions a run carries (before any chaining on earlier runs)."""
 
 
@@ -126,7 +129,11 @@ def build_landing_sensor(project: Project, entry: IngestionPipeline) -> dg.Senso
                 prefix=landing.prefix,
                 run_is_active=run_is_active,
                 max_attempts=settings.max_attempts,
+                quiet_digest=_quiet_digest(context.cursor),
             )
+        # the listing of a tick with nothing to do: the next tick skips the ops store when
+        # the folder lists exactly the same again
+        cursor = json.dumps({QUIET_DIGEST: scan.digest} if scan.quiet else {})
         if scan.settling:
             context.log.info(
                 f"{len(scan.settling)} file(s) new or changing since the last listing, "
@@ -146,16 +153,26 @@ def build_landing_sensor(project: Project, entry: IngestionPipeline) -> dg.Senso
         for path in scan.gave_up:
             context.log.warning(f"{path}: runs kept ending without recording it; not retried")
         if not requests:
-            return dg.SensorResult(
-                skip_reason=dg.SkipReason(_summary(scan)),
-            )
+            return dg.SensorResult(skip_reason=dg.SkipReason(_summary(scan)), cursor=cursor)
         context.log.info(_summary(scan))
-        return dg.SensorResult(run_requests=requests)
+        return dg.SensorResult(run_requests=requests, cursor=cursor)
 
     return _landing
 
 
+def _quiet_digest(cursor: str | None) -> str | None:
+    if not cursor:
+        return None
+    try:
+        value = json.loads(cursor).get(QUIET_DIGEST)
+    except (ValueError, AttributeError):
+        return None  # a cursor of an older floe: scan in full
+    return value if isinstance(value, str) else None
+
+
 def _summary(scan: Scan) -> str:
+    if scan.skipped:
+        return f"{scan.listed} file(s) listed, unchanged since the last quiet tick"
     return (
         f"{scan.listed} file(s) listed, {scan.hashed} hashed, {len(scan.candidates)} to load, "
         f"{len(scan.settling)} settling, {len(scan.in_progress)} in a running run"

@@ -9,6 +9,7 @@ as ingested or failed is *settled* and never looked at again until it changes.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -52,6 +53,24 @@ class Scan:
     listed: int = 0
     hashed: int = 0
     removed: int = 0
+    digest: str = ""
+    """SHA-256 of the listing (name, size, mtime of every file)."""
+    skipped: bool = False
+    """The listing equals the last quiet one: nothing was read from the ops store."""
+
+    @property
+    def quiet(self) -> bool:
+        """Nothing to do, nothing pending: a next tick with the same listing can skip."""
+        return not (self.candidates or self.settling or self.in_progress or self.hashed)
+
+
+def listing_digest(listed: dict[str, ListedFile]) -> str:
+    """One hash of what a listing saw: equal digests, equal (name, size, mtime) sets."""
+    digest = hashlib.sha256()
+    for name in sorted(listed):
+        file = listed[name]
+        digest.update(f"{name}\0{file.size_bytes}\0{file.mtime_ns}\n".encode())
+    return digest.hexdigest()
 
 
 def scan_pipeline(
@@ -64,11 +83,19 @@ def scan_pipeline(
     run_is_active: Callable[[str], bool],
     max_attempts: int,
     at: datetime | None = None,
+    quiet_digest: str | None = None,
 ) -> Scan:
-    """List `folder`, update the cache, and return what needs a run (see the module doc)."""
+    """List `folder`, update the cache, and return what needs a run (see the module doc).
+
+    `quiet_digest`: the digest of the last quiet tick's listing (the sensor keeps it in its
+    cursor). When this listing has the same digest, no file changed since a tick that found
+    nothing to do, and the ops store is not read at all."""
     now = at or utc_now()
     listed = list_files(folder, file_glob)
-    scan = Scan(listed=len(listed))
+    scan = Scan(listed=len(listed), digest=listing_digest(listed))
+    if quiet_digest is not None and scan.digest == quiet_digest:
+        scan.skipped = True
+        return scan
     cache = LandingFile.__table__
     # plain tuples, all rows at once: a Row's attribute lookups cost more than the comparison
     known = {

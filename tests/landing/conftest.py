@@ -71,6 +71,7 @@ class Landing:
     instance: dg.DagsterInstance
     ops_store: OpsStoreResource
     runs: list[dg.ExecuteInProcessResult] = field(default_factory=list)
+    cursor: str | None = None
 
     @property
     def folder(self) -> Path:
@@ -86,12 +87,15 @@ class Landing:
         return path
 
     def tick(self) -> list[dg.RunRequest]:
+        """One evaluation, with the cursor the previous one left (as the daemon keeps it)."""
         sensor = self.defs.resolve_sensor_def(SENSOR)
         with dg.build_sensor_context(
-            instance=self.instance, resources={"ops_store": self.ops_store}
+            instance=self.instance, resources={"ops_store": self.ops_store}, cursor=self.cursor
         ) as context:
             result = sensor(context)
         assert isinstance(result, dg.SensorResult)
+        if result.cursor is not None:
+            self.cursor = result.cursor
         return list(result.run_requests or [])
 
     def settle(self) -> list[dg.RunRequest]:

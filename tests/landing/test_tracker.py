@@ -101,3 +101,46 @@ def test_a_file_whose_runs_keep_dying_is_given_up(landing: Landing) -> None:
     landing.drop("daily_activity_a.csv", "1,2026-01-01,2\n")
     scan(landing)
     assert len(scan(landing).candidates) == 1
+
+
+def test_a_listing_equal_to_the_last_quiet_one_skips_the_ops_store(landing: Landing) -> None:
+    landing.drop("daily_activity_a.csv", "1,2026-01-01,1\n")
+    scan(landing)
+    (candidate,) = scan(landing).candidates
+    with landing.ops_store.session() as session:
+        record_manifest_entry(
+            session,
+            pipeline=PIPELINE,
+            source_filename=candidate.source_filename,
+            checksum=candidate.checksum,
+            size_bytes=candidate.size_bytes,
+            status=ManifestStatus.INGESTED,
+        )
+    quiet = scan(landing)
+    assert quiet.quiet and not quiet.skipped
+    with landing.ops_store.session() as session:
+        skipped = scan_pipeline(
+            session,
+            pipeline=PIPELINE,
+            folder=landing.folder,
+            file_glob="daily_activity*.csv",
+            prefix="wearable/",
+            run_is_active=lambda run_id: False,
+            max_attempts=3,
+            quiet_digest=quiet.digest,
+        )
+    assert skipped.skipped and skipped.digest == quiet.digest
+    # any change to the listing (a touched file) scans in full again
+    landing.drop("daily_activity_a.csv", "1,2026-01-01,1\n")
+    with landing.ops_store.session() as session:
+        changed = scan_pipeline(
+            session,
+            pipeline=PIPELINE,
+            folder=landing.folder,
+            file_glob="daily_activity*.csv",
+            prefix="wearable/",
+            run_is_active=lambda run_id: False,
+            max_attempts=3,
+            quiet_digest=quiet.digest,
+        )
+    assert not changed.skipped and changed.settling == ["wearable/daily_activity_a.csv"]
