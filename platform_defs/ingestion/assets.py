@@ -67,7 +67,7 @@ class LandingRunConfig(dg.Config):
 
 def build_ingestion_asset(project: Project, pipeline: IngestionPipeline) -> dg.AssetsDefinition:
     name = pipeline.name
-    spec = {
+    spec: dict[str, Any] = {
         "key": asset_key(pipeline),
         "group_name": GROUP_NAME,
         "kinds": {pipeline.type, "iceberg"},

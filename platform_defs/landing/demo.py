@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import csv
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
+from typing import Any
 
 import dagster as dg
 
@@ -94,7 +95,9 @@ def run_landing_demo(
             instance=instance, resources={"ops_store": ops_store}
         ) as context:
             result = sensor(context)
-        requests = list(result.run_requests or []) if isinstance(result, dg.SensorResult) else []
+        if not isinstance(result, dg.SensorResult):  # the landing sensors return one
+            raise TypeError(f"sensor {sensor.name} returned {type(result).__name__}")
+        requests = list(result.run_requests or [])
         if not requests:
             reason = result.skip_reason.skip_message if result.skip_reason else "nothing to do"
             say(f"sensor {sensor.name}, tick {tick}: no run ({reason})")
@@ -113,7 +116,7 @@ def execute_request(
     defs: dg.Definitions,
     instance: dg.DagsterInstance,
     request: dg.RunRequest,
-    run_config: dict[str, object] | None = None,
+    run_config: Mapping[str, Any] | None = None,
 ) -> dg.ExecuteInProcessResult:
     """Execute a sensor's run request in process, as the daemon would launch it: its assets,
     its checks, its run config, tags and partition (``run_config`` adds e.g. logger settings)."""

@@ -334,8 +334,10 @@ def _record_reconciled(
     with sessions() as session:
         for name, checksum in versions.items():
             path = landing.folder / landing.name_of(name)
+            # pyiceberg 0.12's EqualTo is a pydantic model whose __init__ mypy misreads
+            this_file = EqualTo(SOURCE_FILE_COLUMN, name)  # type: ignore[misc,call-arg,arg-type]
             rows = table.scan(
-                row_filter=EqualTo(SOURCE_FILE_COLUMN, name), selected_fields=(SOURCE_FILE_COLUMN,)
+                row_filter=this_file, selected_fields=(SOURCE_FILE_COLUMN,)
             ).to_arrow()
             record_manifest_entry(
                 session,

@@ -14,8 +14,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
+from typing import cast
 
-from sqlalchemy import bindparam, delete, select, tuple_, update
+from sqlalchemy import Table, bindparam, delete, select, tuple_, update
 from sqlalchemy.orm import Session
 
 from platform_defs.landing.files import ListedFile, list_files, sha256_file
@@ -96,7 +97,7 @@ def scan_pipeline(
     if quiet_digest is not None and scan.digest == quiet_digest:
         scan.skipped = True
         return scan
-    cache = LandingFile.__table__
+    cache = cast(Table, LandingFile.__table__)
     # plain tuples, all rows at once: a Row's attribute lookups cost more than the comparison
     known = {
         path: (size, mtime, checksum, settled)
@@ -126,7 +127,7 @@ def scan_pipeline(
             hashed[path] = (file, checksum)
             unsettled[path] = (file, checksum)
         elif not row[3]:
-            unsettled[path] = (file, row[2])
+            unsettled[path] = (file, str(row[2]))
     scan.hashed = len(hashed)
     if moved:
         rows = [

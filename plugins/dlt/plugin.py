@@ -651,7 +651,8 @@ def _load(
         # the rows earlier versions of these files contributed are replaced, never doubled:
         # merge deletes those whose key is gone, append becomes replace-where-file
         names = sorted(landing.recorded_name(name) for name in landing.checksums)
-        replace_filter = In(normalize_identifier(landing.column), names)
+        # pyiceberg 0.12's In is a pydantic model whose __init__ mypy misreads
+        replace_filter = In(normalize_identifier(landing.column), names)  # type: ignore[misc,call-arg,arg-type]
         if mode == "append":
             mode = "replace_where"
         properties[LANDING_FILES_PROPERTY] = json.dumps(

@@ -148,9 +148,6 @@ def plan_merge(
         plan.rows_inserted = increment.num_rows
         return plan
 
-    right_keys = increment.select(list(keys)).append_column(_ROW, _positions(increment.num_rows))
-    matched: list[pa.Array] = []
-    changed: list[pa.Array] = []
     read = list(dict.fromkeys([*keys, *compared, *filter_columns]))
     right_keys = increment.select(list(keys)).append_column(_ROW, _positions(increment.num_rows))
     matched: list[pa.Array] = []
