@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from typing import Annotated
 
 from fastapi import Depends, Header, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.orm import Session
 
@@ -102,3 +103,28 @@ __all__ = [
     "request_id_header",
     "require_port",
 ]
+
+
+def no_unknown_query_parameters(request: Request) -> None:
+    """A query parameter the operation does not declare is refused (422), as an unknown
+    body field is: a typo (``granularty=week``) would otherwise be silently ignored."""
+    route = request.scope.get("route")
+    dependant = getattr(route, "dependant", None)
+    if dependant is None:
+        return
+    known = {param.alias for param in dependant.query_params}
+    for sub in dependant.dependencies:
+        known |= {param.alias for param in sub.query_params}
+    unknown = sorted(set(request.query_params) - known)
+    if unknown:
+        raise RequestValidationError(
+            [
+                {
+                    "loc": ("query", name),
+                    "msg": f"unknown query parameter (known: {', '.join(sorted(known)) or 'none'})",
+                    "type": "extra_forbidden",
+                    "input": request.query_params.get(name),
+                }
+                for name in unknown
+            ]
+        )

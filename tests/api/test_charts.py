@@ -182,3 +182,12 @@ def test_windows_at_the_ends_of_the_calendar(api: Api, token: str, end: str) -> 
         response = api.get(token, PORT, "queries-over-time", end=end, granularity=granularity)
         assert response.status_code == 200, response.text
         assert response.json()["points"][-1]["period_end"] >= end or granularity == "day"
+
+
+def test_an_unknown_query_parameter_is_refused(api: Api, token: str) -> None:
+    """A typo is a 422 naming it, not a silently ignored parameter (Schemathesis found it)."""
+    response = api.get(token, PORT, "queries-over-time", granularty="week")
+    assert response.status_code == 422
+    (detail,) = response.json()["error"]["details"]
+    assert detail["loc"] == ["query", "granularty"]
+    assert "granularity" in detail["msg"]  # the known ones are listed

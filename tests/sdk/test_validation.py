@@ -15,6 +15,8 @@ from tests.sdk.fakes import ALICE, BOB, PORT, TABLE_A, FakeAPI, days_ago, make_c
 pytestmark = pytest.mark.unit
 
 DAY = days_ago(1).isoformat()
+# relative to DAY, not to the clock: a run that crosses midnight UTC keeps them apart
+DAY_BEFORE = (dt.date.fromisoformat(DAY) - dt.timedelta(days=1)).isoformat()
 
 
 def q(**overrides: Any) -> dict[str, Any]:
@@ -34,7 +36,8 @@ def problems(query_stats: Any, asset_stats: Any = ()) -> list[tuple[tuple[str | 
     return [(d.loc, d.type) for d in caught.value.details]
 
 
-TOMORROW = (dt.datetime.now(dt.UTC).date() + dt.timedelta(days=1)).isoformat()
+# two days ahead: still after today when the run crosses midnight UTC after collection
+TOMORROW = (dt.datetime.now(dt.UTC).date() + dt.timedelta(days=2)).isoformat()
 
 
 @pytest.mark.parametrize(
@@ -57,7 +60,7 @@ TOMORROW = (dt.datetime.now(dt.UTC).date() + dt.timedelta(days=1)).isoformat()
         ([q(), q(query_count=5)], [], [(("query_stats", 1, "consumer_id"), "duplicate")]),
         ([q()], [a(), a(query_count=1)], [(("asset_stats", 1, "consumer_id"), "duplicate")]),
         ([q()], [a(consumer_id=BOB)], [(("asset_stats", 0, "consumer_id"), "missing_query_stat")]),
-        ([q()], [a(date=days_ago(2).isoformat())],
+        ([q()], [a(date=DAY_BEFORE)],
          [(("asset_stats", 0, "consumer_id"), "missing_query_stat")]),
         ([], [], [(("query_stats",), "too_short")]),
         ("not rows", [], [(("query_stats",), "list_type")]),
@@ -100,6 +103,6 @@ def test_today_and_typed_records_are_accepted() -> None:
 
 def test_an_asset_row_needs_the_query_row_of_its_own_day_and_consumer() -> None:
     # Same consumer, other day: not a match (the per-(date, consumer) rule).
-    assert problems([q(date=days_ago(2).isoformat())], [a()]) == [
+    assert problems([q(date=DAY_BEFORE)], [a()]) == [
         (("asset_stats", 0, "consumer_id"), "missing_query_stat")
     ]

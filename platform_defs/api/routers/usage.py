@@ -13,6 +13,7 @@ from platform_defs.api.deps import (
     ApiKeyDep,
     SessionDep,
     SettingsDep,
+    no_unknown_query_parameters,
     request_id_header,
     require_port,
 )
@@ -30,7 +31,7 @@ from platform_defs.api.schemas import (
 router = APIRouter(
     prefix="/api/v1/output-ports/{output_port_id}/usage",
     tags=["usage"],
-    dependencies=[Depends(request_id_header)],
+    dependencies=[Depends(request_id_header), Depends(no_unknown_query_parameters)],
     responses={
         200: {"description": "The chart's data.", "headers": REQUEST_ID_RESPONSE_HEADER},
         **error_responses(401, 403, 404, 422),

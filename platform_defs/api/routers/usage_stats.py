@@ -8,7 +8,13 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Header, Path, Response
 
-from platform_defs.api.deps import ApiKeyDep, StoreDep, request_id_header, require_port
+from platform_defs.api.deps import (
+    ApiKeyDep,
+    StoreDep,
+    no_unknown_query_parameters,
+    request_id_header,
+    require_port,
+)
 from platform_defs.api.errors import (
     IDEMPOTENCY_KEY_REUSED,
     PUSH_IN_PROGRESS,
@@ -35,7 +41,7 @@ REPLAYED_HEADER = "Idempotent-Replayed"
 router = APIRouter(
     prefix="/api/v1/output-ports",
     tags=["usage-stats"],
-    dependencies=[Depends(request_id_header)],
+    dependencies=[Depends(request_id_header), Depends(no_unknown_query_parameters)],
 )
 
 OutputPortId = Annotated[uuid.UUID, Path(description="The output port the stats are about.")]
